@@ -1,0 +1,279 @@
+//! One data channel on the backend side: a handle the Godot object owns, and two tasks on
+//! the shared runtime — a writer that hands queued packets to webrtc-rs in order, and a
+//! reader that forwards the channel's events into the connection's [`SignalQueue`].
+
+use super::config::ChannelOptions;
+use super::events::{Event, SignalQueue};
+use super::runtime;
+use bytes::BytesMut;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+use tokio::sync::{mpsc, watch};
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::peer_connection::{PeerConnection, StatsSelector};
+
+/// Identifies a channel within its connection, from the moment it is created (the SCTP
+/// stream id of an in-band channel is only known once it opens).
+pub type ChannelKey = u64;
+
+/// The largest packet `put_packet` accepts, in bytes: RFC 8841's default SCTP
+/// max-message-size, which every browser and webrtc-rs peer accepts. Larger packets are
+/// refused with an error rather than split or dropped.
+pub const MAX_PACKET_SIZE: usize = 65536;
+
+/// What a channel was created with, as the Godot getters report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelInfo {
+    pub key: ChannelKey,
+    pub label: String,
+    pub options: ChannelOptions,
+}
+
+#[derive(Debug)]
+enum Outgoing {
+    Message { is_string: bool, data: BytesMut },
+    Close,
+}
+
+/// Counters both sides read without locks.
+#[derive(Debug, Default)]
+struct ChannelShared {
+    /// Bytes given to `send` that the writer task has not yet handed to SCTP.
+    queued: AtomicUsize,
+    /// SCTP's own count of bytes handed over but not yet acknowledged, as last sampled.
+    in_flight: AtomicUsize,
+}
+
+/// Why a packet was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    TooLarge { size: usize },
+    NotUtf8,
+    Closed,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooLarge { size } => write!(
+                f,
+                "packet of {size} bytes exceeds the maximum packet size of {MAX_PACKET_SIZE} bytes"
+            ),
+            Self::NotUtf8 => write!(
+                f,
+                "a packet sent in WRITE_MODE_TEXT must be valid UTF-8 (use WRITE_MODE_BINARY for raw bytes)"
+            ),
+            Self::Closed => write!(f, "the channel is closed"),
+        }
+    }
+}
+
+/// The Godot object's end of a channel. Dropping it closes the channel.
+#[derive(Debug)]
+pub struct ChannelHandle {
+    key: ChannelKey,
+    outgoing: mpsc::UnboundedSender<Outgoing>,
+    shared: Arc<ChannelShared>,
+}
+
+/// The backend's end, kept until the webrtc-rs channel exists and the tasks start.
+pub(crate) struct ChannelEnd {
+    key: ChannelKey,
+    outgoing: mpsc::UnboundedReceiver<Outgoing>,
+    shared: Arc<ChannelShared>,
+}
+
+pub(crate) fn channel_pair(key: ChannelKey) -> (ChannelHandle, ChannelEnd) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(ChannelShared::default());
+    (
+        ChannelHandle {
+            key,
+            outgoing: tx,
+            shared: shared.clone(),
+        },
+        ChannelEnd {
+            key,
+            outgoing: rx,
+            shared,
+        },
+    )
+}
+
+impl ChannelHandle {
+    pub fn key(&self) -> ChannelKey {
+        self.key
+    }
+
+    /// Queues one message. Never blocks: the writer task hands it to SCTP in order.
+    pub fn send(&self, is_string: bool, data: &[u8]) -> Result<(), SendError> {
+        if data.len() > MAX_PACKET_SIZE {
+            return Err(SendError::TooLarge { size: data.len() });
+        }
+        if is_string && std::str::from_utf8(data).is_err() {
+            return Err(SendError::NotUtf8);
+        }
+        self.shared.queued.fetch_add(data.len(), Ordering::Relaxed);
+        self.outgoing
+            .send(Outgoing::Message {
+                is_string,
+                data: BytesMut::from(data),
+            })
+            .map_err(|_| {
+                self.shared.queued.fetch_sub(data.len(), Ordering::Relaxed);
+                SendError::Closed
+            })
+    }
+
+    /// Starts the closing handshake; the reader reports `ChannelClosed` when it is done.
+    pub fn close(&self) {
+        let _ = self.outgoing.send(Outgoing::Close);
+    }
+
+    /// Bytes queued or in flight and not yet acknowledged by the peer.
+    pub fn buffered_amount(&self) -> usize {
+        self.shared.queued.load(Ordering::Relaxed) + self.shared.in_flight.load(Ordering::Relaxed)
+    }
+}
+
+impl ChannelEnd {
+    pub(crate) fn key(&self) -> ChannelKey {
+        self.key
+    }
+
+    /// Starts the reader and writer tasks for a webrtc-rs channel.
+    pub(crate) fn start(
+        self,
+        channel: Arc<dyn DataChannel>,
+        connection: Weak<dyn PeerConnection>,
+        queue: Arc<SignalQueue>,
+        closed: watch::Receiver<bool>,
+    ) {
+        let key = self.key;
+        runtime::spawn(read_events(
+            key,
+            channel.clone(),
+            connection,
+            queue,
+            self.shared.clone(),
+        ));
+        runtime::spawn(write_packets(self, channel, closed));
+    }
+}
+
+async fn write_packets(
+    mut end: ChannelEnd,
+    channel: Arc<dyn DataChannel>,
+    mut closed: watch::Receiver<bool>,
+) {
+    loop {
+        let next = tokio::select! {
+            next = end.outgoing.recv() => next,
+            // The connection went away: nothing can be sent any more.
+            _ = closed.wait_for(|closed| *closed) => break,
+        };
+        match next {
+            Some(Outgoing::Message { is_string, data }) => {
+                let size = data.len();
+                let result = if is_string {
+                    // Checked to be UTF-8 in `send`, so this cannot fail.
+                    match std::str::from_utf8(&data) {
+                        Ok(text) => channel.send_text(text).await,
+                        Err(_) => Ok(()),
+                    }
+                } else {
+                    channel.send(data).await
+                };
+                end.shared.queued.fetch_sub(size, Ordering::Relaxed);
+                if let Err(error) = result {
+                    log::warn!("webrtc_rs: channel {}: send failed: {error}", end.key);
+                } else if let Ok(in_flight) = channel.outstanding_bytes().await {
+                    end.shared.in_flight.store(in_flight, Ordering::Relaxed);
+                }
+            }
+            // `Close` from the Godot side, or the Godot object was freed.
+            Some(Outgoing::Close) | None => {
+                let _ = channel.close().await;
+                break;
+            }
+        }
+    }
+}
+
+async fn read_events(
+    key: ChannelKey,
+    channel: Arc<dyn DataChannel>,
+    connection: Weak<dyn PeerConnection>,
+    queue: Arc<SignalQueue>,
+    shared: Arc<ChannelShared>,
+) {
+    // Learn about acknowledgements so the buffered amount drains back to zero.
+    let _ = channel.set_buffered_amount_low_threshold(0).await;
+    while let Some(event) = channel.poll().await {
+        match event {
+            DataChannelEvent::OnOpen => {
+                let id = stream_id(&channel, &connection).await;
+                queue.push(Event::ChannelOpen { key, id });
+            }
+            DataChannelEvent::OnMessage(message) => queue.push(Event::ChannelMessage {
+                key,
+                is_string: message.is_string,
+                data: message.data,
+            }),
+            DataChannelEvent::OnBufferedAmountLow => {
+                if let Ok(in_flight) = channel.outstanding_bytes().await {
+                    shared.in_flight.store(in_flight, Ordering::Relaxed);
+                }
+            }
+            DataChannelEvent::OnClosing => queue.push(Event::ChannelClosing { key }),
+            DataChannelEvent::OnClose => break,
+            _ => {}
+        }
+    }
+    shared.in_flight.store(0, Ordering::Relaxed);
+    queue.push(Event::ChannelClosed { key });
+}
+
+/// The SCTP stream id: webrtc-rs only exposes it through the statistics report, keyed by the
+/// channel's local handle.
+async fn stream_id(
+    channel: &Arc<dyn DataChannel>,
+    connection: &Weak<dyn PeerConnection>,
+) -> Option<u16> {
+    let connection = connection.upgrade()?;
+    let wanted = format!("RTCDataChannel_{}", channel.id());
+    let report = connection
+        .get_stats(Instant::now(), StatsSelector::None)
+        .await;
+    let id = report
+        .data_channels()
+        .find(|stats| stats.stats.id == wanted)
+        .map(|stats| stats.data_channel_identifier);
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_checks_size_and_text_and_counts_queued_bytes() {
+        let (handle, end) = channel_pair(7);
+        assert_eq!(handle.key(), 7);
+        assert_eq!(
+            handle.send(false, &vec![0u8; MAX_PACKET_SIZE + 1]),
+            Err(SendError::TooLarge {
+                size: MAX_PACKET_SIZE + 1
+            })
+        );
+        assert_eq!(handle.send(true, &[0xff, 0xfe]), Err(SendError::NotUtf8));
+        // A NUL byte is valid UTF-8 and must travel as text untouched.
+        assert_eq!(handle.send(true, b"a\0b"), Ok(()));
+        assert_eq!(handle.send(false, &vec![1u8; MAX_PACKET_SIZE]), Ok(()));
+        assert_eq!(handle.buffered_amount(), 3 + MAX_PACKET_SIZE);
+        drop(end);
+        assert_eq!(handle.send(false, b"x"), Err(SendError::Closed));
+        assert_eq!(handle.buffered_amount(), 3 + MAX_PACKET_SIZE);
+    }
+}

@@ -1,0 +1,546 @@
+//! The two option dictionaries Godot hands us — `initialize(configuration)` and
+//! `create_data_channel(label, options)` — checked and turned into plain Rust values.
+//!
+//! The Godot layer converts its `Dictionary` into a `serde_json::Value` first, so everything
+//! here runs (and is unit-tested) without an engine. Every rejection names the key and the
+//! value, because that is what a GDScript author needs to fix the call.
+
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// Process-wide default for [`ConnectionConfig::interfaces`]: comma-separated interface names.
+pub const INTERFACES_ENV: &str = "WEBRTC_RS_INTERFACES";
+
+/// A rejected option: where it was (`iceServers[0].urls`) and what was wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "'{}': {}", self.key, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// One STUN/TURN server as the browser's `RTCIceServer` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    pub username: String,
+    pub credential: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IceTransportPolicy {
+    #[default]
+    All,
+    Relay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BundlePolicy {
+    #[default]
+    Balanced,
+    MaxCompat,
+    MaxBundle,
+}
+
+/// What `initialize()` accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConnectionConfig {
+    pub ice_servers: Vec<IceServer>,
+    pub ice_transport_policy: IceTransportPolicy,
+    pub bundle_policy: BundlePolicy,
+    /// `Some(names)`: gather only on these interfaces (loopback included when named) and keep
+    /// mDNS off. `None`: every interface but loopback, as browsers do.
+    pub interfaces: Option<Vec<String>>,
+}
+
+/// Parses the `initialize()` dictionary. Unknown keys are returned as warnings, not errors,
+/// as the browser ignores members it does not know.
+pub fn parse_connection_config(
+    value: &Value,
+) -> Result<(ConnectionConfig, Vec<String>), ConfigError> {
+    let mut warnings = Vec::new();
+    let mut config = ConnectionConfig::default();
+    let map = match value {
+        Value::Null => return Ok((config, warnings)),
+        Value::Object(map) => map,
+        other => {
+            return Err(ConfigError::new(
+                "configuration",
+                format!("expected a Dictionary, got {}", describe(other)),
+            ))
+        }
+    };
+    for (key, item) in map {
+        match key.as_str() {
+            "iceServers" => config.ice_servers = parse_ice_servers(item)?,
+            "iceTransportPolicy" => {
+                config.ice_transport_policy = match expect_str(key, item)? {
+                    "all" => IceTransportPolicy::All,
+                    "relay" => IceTransportPolicy::Relay,
+                    other => {
+                        return Err(ConfigError::new(
+                            key.as_str(),
+                            format!("expected \"all\" or \"relay\", got \"{other}\""),
+                        ))
+                    }
+                }
+            }
+            "bundlePolicy" => {
+                config.bundle_policy = match expect_str(key, item)? {
+                    "balanced" => BundlePolicy::Balanced,
+                    "max-compat" => BundlePolicy::MaxCompat,
+                    "max-bundle" => BundlePolicy::MaxBundle,
+                    other => {
+                        return Err(ConfigError::new(
+                            key.as_str(),
+                            format!(
+                                "expected \"balanced\", \"max-compat\" or \"max-bundle\", got \"{other}\""
+                            ),
+                        ))
+                    }
+                }
+            }
+            "webrtc_rs" => parse_addon_options(item, &mut config, &mut warnings)?,
+            other => warnings.push(format!("initialize(): unknown key '{other}' ignored")),
+        }
+    }
+    Ok((config, warnings))
+}
+
+fn parse_addon_options(
+    value: &Value,
+    config: &mut ConnectionConfig,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let map = expect_object("webrtc_rs", value)?;
+    for (key, item) in map {
+        match key.as_str() {
+            "interfaces" => {
+                let path = "webrtc_rs.interfaces";
+                let names = expect_string_list(path, item)?;
+                if names.iter().any(|name| name.trim().is_empty()) {
+                    return Err(ConfigError::new(
+                        path,
+                        "interface names must not be empty",
+                    ));
+                }
+                config.interfaces = Some(names);
+            }
+            other => warnings.push(format!(
+                "initialize(): unknown key 'webrtc_rs.{other}' ignored"
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// The interface restriction from [`INTERFACES_ENV`], if it is set and not empty.
+pub fn interfaces_from_env() -> Option<Vec<String>> {
+    let raw = std::env::var(INTERFACES_ENV).ok()?;
+    parse_interface_list(&raw)
+}
+
+/// `"lo, eth0"` → `["lo", "eth0"]`; `None` when nothing is named.
+pub fn parse_interface_list(raw: &str) -> Option<Vec<String>> {
+    let names: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (!names.is_empty()).then_some(names)
+}
+
+fn parse_ice_servers(value: &Value) -> Result<Vec<IceServer>, ConfigError> {
+    let list = match value {
+        Value::Array(list) => list,
+        other => {
+            return Err(ConfigError::new(
+                "iceServers",
+                format!("expected an Array of Dictionaries, got {}", describe(other)),
+            ))
+        }
+    };
+    let mut servers = Vec::with_capacity(list.len());
+    for (index, entry) in list.iter().enumerate() {
+        let base = format!("iceServers[{index}]");
+        let map = expect_object(&base, entry)?;
+        let mut server = IceServer::default();
+        for (key, item) in map {
+            let path = format!("{base}.{key}");
+            match key.as_str() {
+                "urls" | "url" => server.urls = expect_string_list(&path, item)?,
+                "username" => server.username = expect_str(&path, item)?.to_owned(),
+                "credential" => server.credential = expect_str(&path, item)?.to_owned(),
+                _ => {
+                    return Err(ConfigError::new(
+                        path,
+                        "unknown key (expected urls, username, credential)",
+                    ))
+                }
+            }
+        }
+        if server.urls.is_empty() {
+            return Err(ConfigError::new(
+                format!("{base}.urls"),
+                "missing: each ICE server needs at least one URL",
+            ));
+        }
+        for url in &server.urls {
+            validate_ice_url(&format!("{base}.urls"), url, &server)?;
+        }
+        servers.push(server);
+    }
+    Ok(servers)
+}
+
+fn validate_ice_url(path: &str, url: &str, server: &IceServer) -> Result<(), ConfigError> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    let is_turn = match scheme {
+        "stun" | "stuns" => false,
+        "turn" | "turns" => true,
+        _ => {
+            return Err(ConfigError::new(
+                path,
+                format!("\"{url}\" has an unknown scheme (expected stun:, stuns:, turn: or turns:)"),
+            ))
+        }
+    };
+    rtc::ice::url::Url::parse_url(url)
+        .map_err(|error| ConfigError::new(path, format!("\"{url}\" is not a valid URL: {error}")))?;
+    if is_turn && (server.username.is_empty() || server.credential.is_empty()) {
+        // The key order in a Dictionary is the author's; check once all keys are read.
+        return Err(ConfigError::new(
+            path,
+            format!("\"{url}\" is a TURN server and needs both 'username' and 'credential'"),
+        ));
+    }
+    Ok(())
+}
+
+/// What `create_data_channel()` accepted; `None` means "not given".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelOptions {
+    /// `Some(id)` when `negotiated: true` (the id is then mandatory).
+    pub negotiated_id: Option<u16>,
+    pub ordered: bool,
+    pub max_retransmits: Option<u16>,
+    pub max_packet_life_time: Option<u16>,
+    pub protocol: String,
+}
+
+impl Default for ChannelOptions {
+    fn default() -> Self {
+        Self {
+            negotiated_id: None,
+            ordered: true,
+            max_retransmits: None,
+            max_packet_life_time: None,
+            protocol: String::new(),
+        }
+    }
+}
+
+/// The largest stream id a channel may use (65535 is reserved by RFC 8831).
+pub const MAX_CHANNEL_ID: u16 = 65534;
+
+/// Parses the `create_data_channel()` options.
+pub fn parse_channel_options(value: &Value) -> Result<(ChannelOptions, Vec<String>), ConfigError> {
+    let mut warnings = Vec::new();
+    let mut options = ChannelOptions::default();
+    let map = match value {
+        Value::Null => return Ok((options, warnings)),
+        Value::Object(map) => map,
+        other => {
+            return Err(ConfigError::new(
+                "options",
+                format!("expected a Dictionary, got {}", describe(other)),
+            ))
+        }
+    };
+    let mut negotiated = false;
+    let mut id = None;
+    for (key, item) in map {
+        match key.as_str() {
+            "negotiated" => negotiated = expect_bool(key, item)?,
+            "id" => id = Some(expect_u16(key, item, MAX_CHANNEL_ID)?),
+            "ordered" => options.ordered = expect_bool(key, item)?,
+            "maxRetransmits" => options.max_retransmits = Some(expect_u16(key, item, u16::MAX)?),
+            // The browser's name is maxPacketLifeTime; Godot's WebRTCMultiplayerPeer passes
+            // maxPacketLifetime. Dropping either would make an "unreliable" channel reliable.
+            "maxPacketLifeTime" | "maxPacketLifetime" => {
+                let lifetime = expect_u16(key, item, u16::MAX)?;
+                if options.max_packet_life_time.is_some_and(|old| old != lifetime) {
+                    return Err(ConfigError::new(
+                        key.as_str(),
+                        "maxPacketLifeTime and maxPacketLifetime are both given, with different values",
+                    ));
+                }
+                options.max_packet_life_time = Some(lifetime);
+            }
+            "protocol" => {
+                let protocol = expect_str(key, item)?;
+                if protocol.len() > u16::MAX as usize {
+                    return Err(ConfigError::new(key.as_str(), "longer than 65535 bytes"));
+                }
+                options.protocol = protocol.to_owned();
+            }
+            other => warnings.push(format!(
+                "create_data_channel(): unknown option '{other}' ignored"
+            )),
+        }
+    }
+    match (negotiated, id) {
+        (true, Some(id)) => options.negotiated_id = Some(id),
+        (true, None) => {
+            return Err(ConfigError::new(
+                "id",
+                "missing: a negotiated channel needs an 'id' (0-65534) that both peers use",
+            ))
+        }
+        (false, Some(id)) => {
+            return Err(ConfigError::new(
+                "id",
+                format!("{id} given without 'negotiated': true (give both or neither)"),
+            ))
+        }
+        (false, None) => {}
+    }
+    if options.max_retransmits.is_some() && options.max_packet_life_time.is_some() {
+        return Err(ConfigError::new(
+            "maxRetransmits",
+            "cannot be combined with maxPacketLifeTime: a channel has at most one retransmit limit",
+        ));
+    }
+    Ok((options, warnings))
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("bool {b}"),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(s) => format!("String \"{s}\""),
+        Value::Array(_) => "an Array".into(),
+        Value::Object(_) => "a Dictionary".into(),
+    }
+}
+
+fn expect_object<'a>(key: &str, value: &'a Value) -> Result<&'a Map<String, Value>, ConfigError> {
+    value.as_object().ok_or_else(|| {
+        ConfigError::new(
+            key,
+            format!("expected a Dictionary, got {}", describe(value)),
+        )
+    })
+}
+
+fn expect_str<'a>(key: &str, value: &'a Value) -> Result<&'a str, ConfigError> {
+    value.as_str().ok_or_else(|| {
+        ConfigError::new(key, format!("expected a String, got {}", describe(value)))
+    })
+}
+
+fn expect_bool(key: &str, value: &Value) -> Result<bool, ConfigError> {
+    value
+        .as_bool()
+        .ok_or_else(|| ConfigError::new(key, format!("expected a bool, got {}", describe(value))))
+}
+
+/// An integer in `0..=max`. A float with no fractional part counts, since GDScript authors
+/// write `1.0` as readily as `1`.
+fn expect_u16(key: &str, value: &Value, max: u16) -> Result<u16, ConfigError> {
+    let whole = match value {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        _ => None,
+    };
+    match whole {
+        Some(n) if (0..=i64::from(max)).contains(&n) => Ok(n as u16),
+        _ => Err(ConfigError::new(
+            key,
+            format!("expected an integer from 0 to {max}, got {}", describe(value)),
+        )),
+    }
+}
+
+/// A String, or an Array of Strings.
+fn expect_string_list(key: &str, value: &Value) -> Result<Vec<String>, ConfigError> {
+    let wrong = || {
+        ConfigError::new(
+            key,
+            format!(
+                "expected a String or an Array of Strings, got {}",
+                describe(value)
+            ),
+        )
+    };
+    match value {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned).ok_or_else(wrong))
+            .collect(),
+        _ => Err(wrong()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn empty_configuration_is_the_default() {
+        let (config, warnings) = parse_connection_config(&json!({})).unwrap();
+        assert_eq!(config, ConnectionConfig::default());
+        assert!(warnings.is_empty());
+        assert_eq!(
+            parse_connection_config(&Value::Null).unwrap().0,
+            ConnectionConfig::default()
+        );
+    }
+
+    #[test]
+    fn ice_servers_accept_a_string_or_a_list_of_urls() {
+        let (config, _) = parse_connection_config(&json!({
+            "iceServers": [
+                {"urls": "stun:127.0.0.1:3478"},
+                {"urls": ["turn:127.0.0.1:3478?transport=udp"], "username": "u", "credential": "p"},
+            ],
+            "iceTransportPolicy": "relay",
+            "bundlePolicy": "max-bundle",
+        }))
+        .unwrap();
+        assert_eq!(config.ice_servers.len(), 2);
+        assert_eq!(config.ice_servers[0].urls, vec!["stun:127.0.0.1:3478"]);
+        assert_eq!(config.ice_servers[1].username, "u");
+        assert_eq!(config.ice_transport_policy, IceTransportPolicy::Relay);
+        assert_eq!(config.bundle_policy, BundlePolicy::MaxBundle);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_value() {
+        let err = parse_connection_config(&json!({"iceServers": [{"urls": 5}]})).unwrap_err();
+        assert_eq!(err.key, "iceServers[0].urls");
+        assert!(err.problem.contains("number 5"), "{err}");
+
+        let err = parse_connection_config(&json!({"iceServers": [{"urls": "http://x"}]})).unwrap_err();
+        assert!(err.problem.contains("unknown scheme"), "{err}");
+        assert!(err.problem.contains("http://x"), "{err}");
+
+        let err = parse_connection_config(&json!({"iceTransportPolicy": "some"})).unwrap_err();
+        assert_eq!(err.key, "iceTransportPolicy");
+        assert!(err.problem.contains("\"some\""));
+
+        let err = parse_connection_config(&json!({"iceServers": "stun:x"})).unwrap_err();
+        assert_eq!(err.key, "iceServers");
+
+        let err = parse_connection_config(&json!({"iceServers": [{"urls": "turn:127.0.0.1"}]}))
+            .unwrap_err();
+        assert!(err.problem.contains("username"), "{err}");
+
+        let err = parse_connection_config(&json!({"iceServers": [{"urls": "stun:"}]})).unwrap_err();
+        assert!(err.problem.contains("not a valid URL"), "{err}");
+
+        let err = parse_connection_config(&json!([1])).unwrap_err();
+        assert_eq!(err.key, "configuration");
+    }
+
+    #[test]
+    fn addon_interfaces_and_unknown_keys() {
+        let (config, warnings) = parse_connection_config(&json!({
+            "webrtc_rs": {"interfaces": ["lo"]},
+            "certificates": [],
+        }))
+        .unwrap();
+        assert_eq!(config.interfaces, Some(vec!["lo".to_owned()]));
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("certificates"));
+
+        let err =
+            parse_connection_config(&json!({"webrtc_rs": {"interfaces": [1]}})).unwrap_err();
+        assert_eq!(err.key, "webrtc_rs.interfaces");
+    }
+
+    #[test]
+    fn interface_list_from_the_environment_format() {
+        assert_eq!(
+            parse_interface_list(" lo, eth0 ,"),
+            Some(vec!["lo".to_owned(), "eth0".to_owned()])
+        );
+        assert_eq!(parse_interface_list(" , "), None);
+    }
+
+    #[test]
+    fn channel_defaults_are_reliable_and_ordered() {
+        let (options, warnings) = parse_channel_options(&json!({})).unwrap();
+        assert_eq!(options, ChannelOptions::default());
+        assert!(options.ordered);
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn godot_multiplayer_spelling_of_packet_lifetime_is_honoured() {
+        // Exactly what WebRTCMultiplayerPeer passes for its unreliable channel.
+        let (options, _) = parse_channel_options(&json!({
+            "negotiated": true, "id": 3, "ordered": false, "maxPacketLifetime": 1
+        }))
+        .unwrap();
+        assert_eq!(options.negotiated_id, Some(3));
+        assert!(!options.ordered);
+        assert_eq!(options.max_packet_life_time, Some(1));
+        assert_eq!(options.max_retransmits, None);
+
+        let (options, _) = parse_channel_options(&json!({"maxPacketLifeTime": 250})).unwrap();
+        assert_eq!(options.max_packet_life_time, Some(250));
+    }
+
+    #[test]
+    fn channel_option_misuse_is_rejected() {
+        let cases = [
+            (json!({"negotiated": true}), "id"),
+            (json!({"id": 4}), "id"),
+            (json!({"negotiated": true, "id": 65535}), "id"),
+            (json!({"maxRetransmits": 1, "maxPacketLifeTime": 1}), "maxRetransmits"),
+            (json!({"maxRetransmits": -1}), "maxRetransmits"),
+            (json!({"maxRetransmits": 1.5}), "maxRetransmits"),
+            (json!({"ordered": "yes"}), "ordered"),
+            (json!({"protocol": 7}), "protocol"),
+            (json!({"maxPacketLifeTime": 1, "maxPacketLifetime": 2}), "maxPacketLifetime"),
+        ];
+        for (input, key) in cases {
+            let err = parse_channel_options(&input).unwrap_err();
+            assert!(
+                err.key == key || err.key == "maxPacketLifeTime",
+                "{input}: {err}"
+            );
+        }
+        assert_eq!(
+            parse_channel_options(&json!({"maxRetransmits": 2.0}))
+                .unwrap()
+                .0
+                .max_retransmits,
+            Some(2)
+        );
+        let (_, warnings) = parse_channel_options(&json!({"reliable": true})).unwrap();
+        assert!(warnings[0].contains("reliable"));
+    }
+}

@@ -1,0 +1,479 @@
+//! One peer connection on the backend side.
+//!
+//! The Godot object owns a [`Connection`]: a command sender and the [`SignalQueue`]. A single
+//! task per connection builds the webrtc-rs connection and carries out the commands in the
+//! order they were given, so "create a channel, then make an offer" holds without any locking
+//! on the main thread. Whatever the main thread could check by itself (argument syntax, SDP
+//! syntax, the signaling-state table) it checked before sending; what only webrtc-rs can
+//! judge comes back as [`Event::Error`].
+
+use super::channel::{channel_pair, ChannelEnd, ChannelHandle, ChannelInfo, ChannelKey};
+use super::config::{
+    interfaces_from_env, BundlePolicy, ChannelOptions, ConnectionConfig, IceTransportPolicy,
+};
+use super::events::{ConnectionState, Event, SdpKind, SignalQueue, SignalingState};
+use super::interfaces::bind_addresses;
+use super::runtime;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use tokio::sync::{mpsc, watch};
+use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCBundlePolicy,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceGatheringState, RTCIceServer,
+    RTCIceTransportPolicy, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCSessionDescription, RTCSignalingState, SettingEngineBuilder,
+};
+use webrtc::runtime::TokioRuntime;
+
+/// Something the main thread could reject on the spot.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("the {kind} SDP is not valid: {reason}")]
+    InvalidSdp { kind: &'static str, reason: String },
+    #[error("the ICE candidate \"{candidate}\" is not valid: {reason}")]
+    InvalidCandidate { candidate: String, reason: String },
+    #[error("the background runtime is not running")]
+    Stopped,
+}
+
+enum Command {
+    CreateChannel {
+        label: String,
+        options: ChannelOptions,
+        end: ChannelEnd,
+    },
+    CreateOffer,
+    SetLocalDescription(RTCSessionDescription),
+    SetRemoteDescription(RTCSessionDescription),
+    AddIceCandidate(RTCIceCandidateInit),
+}
+
+/// The main thread's end of one peer connection. Dropping it closes the connection.
+pub struct Connection {
+    commands: mpsc::UnboundedSender<Command>,
+    queue: Arc<SignalQueue>,
+    next_key: Arc<AtomicU64>,
+}
+
+impl Connection {
+    /// Starts the connection's task on the shared runtime. Sockets are bound there; a failure
+    /// to bind arrives as an [`Event::Error`] followed by `ConnectionState::Failed`.
+    pub fn start(config: ConnectionConfig) -> Result<Self, CommandError> {
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let queue = Arc::new(SignalQueue::default());
+        let next_key = Arc::new(AtomicU64::new(1));
+        let task = run(config, receiver, queue.clone(), next_key.clone());
+        if !runtime::spawn(task) {
+            return Err(CommandError::Stopped);
+        }
+        Ok(Self {
+            commands,
+            queue,
+            next_key,
+        })
+    }
+
+    pub fn queue(&self) -> &SignalQueue {
+        &self.queue
+    }
+
+    /// Creates a channel. The handle works at once (packets queue up); the channel opens
+    /// once the connection is up, reported as [`Event::ChannelOpen`].
+    pub fn create_channel(&self, label: &str, options: ChannelOptions) -> (ChannelInfo, ChannelHandle) {
+        let key = self.next_key.fetch_add(1, Ordering::Relaxed);
+        let (handle, end) = channel_pair(key);
+        let info = ChannelInfo {
+            key,
+            label: label.to_owned(),
+            options: options.clone(),
+        };
+        let sent = self.commands.send(Command::CreateChannel {
+            label: label.to_owned(),
+            options,
+            end,
+        });
+        if sent.is_err() {
+            // The task is gone (runtime stopped): the channel can only ever be closed.
+            self.queue.push(Event::ChannelClosed { key });
+        }
+        (info, handle)
+    }
+
+    /// Makes an offer; it arrives as [`Event::SessionDescription`].
+    pub fn create_offer(&self) -> Result<(), CommandError> {
+        self.send(Command::CreateOffer)
+    }
+
+    pub fn set_local_description(&self, kind: SdpKind, sdp: &str) -> Result<(), CommandError> {
+        let description = parse_description(kind, sdp)?;
+        self.send(Command::SetLocalDescription(description))
+    }
+
+    /// Applies a remote description; for an offer the answer follows as
+    /// [`Event::SessionDescription`]. Candidates added earlier are applied after it.
+    pub fn set_remote_description(&self, kind: SdpKind, sdp: &str) -> Result<(), CommandError> {
+        let description = parse_description(kind, sdp)?;
+        self.send(Command::SetRemoteDescription(description))
+    }
+
+    /// Trickle ICE. An empty candidate (end of candidates) is accepted and ignored.
+    pub fn add_ice_candidate(&self, mid: &str, index: u16, candidate: &str) -> Result<(), CommandError> {
+        let body = candidate.trim();
+        if body.is_empty() {
+            return Ok(());
+        }
+        let attribute = body.strip_prefix("a=").unwrap_or(body);
+        let bare = attribute.strip_prefix("candidate:").unwrap_or(attribute);
+        rtc::ice::candidate::unmarshal_candidate(bare).map_err(|error| {
+            CommandError::InvalidCandidate {
+                candidate: candidate.to_owned(),
+                reason: error.to_string(),
+            }
+        })?;
+        self.send(Command::AddIceCandidate(RTCIceCandidateInit {
+            candidate: format!("candidate:{bare}"),
+            sdp_mid: Some(mid.to_owned()),
+            sdp_mline_index: Some(index),
+            ..Default::default()
+        }))
+    }
+
+    fn send(&self, command: Command) -> Result<(), CommandError> {
+        self.commands.send(command).map_err(|_| CommandError::Stopped)
+    }
+}
+
+fn parse_description(kind: SdpKind, sdp: &str) -> Result<RTCSessionDescription, CommandError> {
+    let parsed = match kind {
+        SdpKind::Offer => RTCSessionDescription::offer(sdp.to_owned()),
+        SdpKind::Answer => RTCSessionDescription::answer(sdp.to_owned()),
+        SdpKind::Pranswer => RTCSessionDescription::pranswer(sdp.to_owned()),
+    };
+    let description = parsed.map_err(|error| CommandError::InvalidSdp {
+        kind: kind.as_str(),
+        reason: error.to_string(),
+    })?;
+    let session = description.unmarshal().map_err(|error| CommandError::InvalidSdp {
+        kind: kind.as_str(),
+        reason: error.to_string(),
+    })?;
+    if session.media_descriptions.is_empty() {
+        return Err(CommandError::InvalidSdp {
+            kind: kind.as_str(),
+            reason: "it has no media section (m= line)".into(),
+        });
+    }
+    Ok(description)
+}
+
+/// The mid of the first media section: with BUNDLE every candidate belongs to it.
+fn first_mid(description: &RTCSessionDescription) -> Option<String> {
+    let session = description.unmarshal().ok()?;
+    let media = session.media_descriptions.first()?;
+    media.attribute("mid").flatten().map(str::to_owned)
+}
+
+/// Receives webrtc-rs's callbacks on the connection's driver task and turns them into events.
+/// It never awaits anything that needs the driver (that would stall the connection).
+struct Handler {
+    queue: Arc<SignalQueue>,
+    next_key: Arc<AtomicU64>,
+    /// The mid to report with our candidates, set before the local description is applied.
+    local_mid: Mutex<String>,
+    /// The last signaling state webrtc-rs reported, to resynchronise the main thread after a
+    /// rejected description.
+    signaling: Mutex<SignalingState>,
+    connection: OnceLock<Weak<dyn PeerConnection>>,
+    closed: watch::Receiver<bool>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        match event.candidate.to_json() {
+            Ok(init) => {
+                let mid = self.local_mid.lock().map(|m| m.clone()).unwrap_or_default();
+                self.queue.push(Event::IceCandidate {
+                    mid,
+                    index: 0,
+                    candidate: init.candidate,
+                });
+            }
+            Err(error) => log::warn!("webrtc_rs: cannot encode a local candidate: {error}"),
+        }
+    }
+
+    async fn on_signaling_state_change(&self, state: RTCSignalingState) {
+        if let Ok(mut current) = self.signaling.lock() {
+            *current = state.into();
+        }
+    }
+
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        self.queue.push(Event::GatheringState(state.into()));
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        // The main thread sets CLOSED itself when it closes; webrtc-rs reporting it again
+        // afterwards goes to a queue nobody reads any more.
+        self.queue.push(Event::ConnectionState(state.into()));
+    }
+
+    async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
+        let key = self.next_key.fetch_add(1, Ordering::Relaxed);
+        let queue = self.queue.clone();
+        let connection = self.connection.get().cloned();
+        let closed = self.closed.clone();
+        // Reading the channel's properties goes through the driver: do it off this callback.
+        runtime::spawn(async move {
+            let Some(connection) = connection else { return };
+            let info = match channel_info(key, &channel).await {
+                Ok(info) => info,
+                Err(error) => {
+                    log::warn!("webrtc_rs: incoming channel vanished before it was read: {error}");
+                    return;
+                }
+            };
+            let (handle, end) = channel_pair(key);
+            queue.push(Event::ChannelReceived { info, handle });
+            end.start(channel, connection, queue, closed);
+        });
+    }
+}
+
+async fn channel_info(
+    key: ChannelKey,
+    channel: &Arc<dyn DataChannel>,
+) -> webrtc::error::Result<ChannelInfo> {
+    Ok(ChannelInfo {
+        key,
+        label: channel.label().await?,
+        options: ChannelOptions {
+            // Announced in-band, so not negotiated; its id is learnt when it opens.
+            negotiated_id: None,
+            ordered: channel.ordered().await?,
+            max_retransmits: channel.max_retransmits().await?,
+            max_packet_life_time: channel.max_packet_life_time().await?,
+            protocol: channel.protocol().await?,
+        },
+    })
+}
+
+async fn build(
+    config: &ConnectionConfig,
+    handler: Arc<Handler>,
+) -> Result<impl PeerConnection, String> {
+    let interfaces = config.interfaces.clone().or_else(interfaces_from_env);
+    let addresses = bind_addresses(interfaces.as_deref())?;
+    let mut settings = SettingEngineBuilder::new().with_sctp_max_message_size(
+        rtc::peer_connection::configuration::setting_engine::SctpMaxMessageSize::Bounded(
+            super::channel::MAX_PACKET_SIZE as u32,
+        ),
+    );
+    if interfaces.is_some() {
+        // A restricted connection must not reach beyond its interfaces, and mDNS would
+        // open a multicast socket on all of them.
+        settings = settings
+            .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled);
+    }
+    let ice_servers = config
+        .ice_servers
+        .iter()
+        .map(|server| RTCIceServer {
+            urls: server.urls.clone(),
+            username: server.username.clone(),
+            credential: server.credential.clone(),
+        })
+        .collect();
+    let rtc_config = RTCConfigurationBuilder::new()
+        .with_ice_servers(ice_servers)
+        .with_ice_transport_policy(match config.ice_transport_policy {
+            IceTransportPolicy::All => RTCIceTransportPolicy::All,
+            IceTransportPolicy::Relay => RTCIceTransportPolicy::Relay,
+        })
+        .with_bundle_policy(match config.bundle_policy {
+            BundlePolicy::Balanced => RTCBundlePolicy::Balanced,
+            BundlePolicy::MaxCompat => RTCBundlePolicy::MaxCompat,
+            BundlePolicy::MaxBundle => RTCBundlePolicy::MaxBundle,
+        })
+        .build();
+    PeerConnectionBuilder::new()
+        .with_configuration(rtc_config)
+        .with_setting_engine(settings.build())
+        .with_runtime(Arc::new(TokioRuntime))
+        .with_handler(handler)
+        .with_udp_addrs(addresses)
+        .build()
+        .await
+        .map_err(|error| error.to_string())
+}
+
+/// The connection's task: build, then carry out commands in order until the main thread
+/// lets go of its [`Connection`].
+async fn run(
+    config: ConnectionConfig,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    queue: Arc<SignalQueue>,
+    next_key: Arc<AtomicU64>,
+) {
+    let (closed_tx, closed) = watch::channel(false);
+    let handler = Arc::new(Handler {
+        queue: queue.clone(),
+        next_key,
+        local_mid: Mutex::new("0".to_owned()),
+        signaling: Mutex::new(SignalingState::Stable),
+        connection: OnceLock::new(),
+        closed: closed.clone(),
+    });
+    let connection: Arc<dyn PeerConnection> = match build(&config, handler.clone()).await {
+        Ok(connection) => Arc::new(connection),
+        Err(error) => {
+            queue.push(Event::Error(format!("cannot start the connection: {error}")));
+            queue.push(Event::ConnectionState(ConnectionState::Failed));
+            // Keep answering until the main thread lets go, so its channels learn they closed.
+            while let Some(command) = commands.recv().await {
+                if let Command::CreateChannel { end, .. } = command {
+                    queue.push(Event::ChannelClosed { key: end.key() });
+                }
+            }
+            return;
+        }
+    };
+    let weak = Arc::downgrade(&connection);
+    let _ = handler.connection.set(weak.clone());
+    let mut worker = Worker {
+        connection: connection.clone(),
+        weak,
+        queue,
+        handler,
+        closed,
+        early_candidates: Vec::new(),
+        remote_set: false,
+    };
+    while let Some(command) = commands.recv().await {
+        worker.handle(command).await;
+    }
+    let _ = closed_tx.send(true);
+    if let Err(error) = connection.close().await {
+        log::warn!("webrtc_rs: closing the connection: {error}");
+    }
+}
+
+struct Worker {
+    connection: Arc<dyn PeerConnection>,
+    weak: Weak<dyn PeerConnection>,
+    queue: Arc<SignalQueue>,
+    handler: Arc<Handler>,
+    closed: watch::Receiver<bool>,
+    /// Candidates that arrived before the remote description: applied right after it.
+    early_candidates: Vec<RTCIceCandidateInit>,
+    remote_set: bool,
+}
+
+impl Worker {
+    async fn handle(&mut self, command: Command) {
+        match command {
+            Command::CreateChannel {
+                label,
+                options,
+                end,
+            } => {
+                let init = RTCDataChannelInit {
+                    ordered: options.ordered,
+                    max_packet_life_time: options.max_packet_life_time,
+                    max_retransmits: options.max_retransmits,
+                    protocol: options.protocol,
+                    negotiated: options.negotiated_id,
+                };
+                match self.connection.create_data_channel(&label, Some(init)).await {
+                    Ok(channel) => end.start(
+                        channel,
+                        self.weak.clone(),
+                        self.queue.clone(),
+                        self.closed.clone(),
+                    ),
+                    Err(error) => {
+                        self.error(format!("create_data_channel(\"{label}\"): {error}"));
+                        self.queue.push(Event::ChannelClosed { key: end.key() });
+                    }
+                }
+            }
+            Command::CreateOffer => match self.connection.create_offer(None).await {
+                Ok(offer) => self.queue.push(Event::SessionDescription {
+                    kind: SdpKind::Offer,
+                    sdp: offer.sdp,
+                }),
+                Err(error) => self.error(format!("create_offer(): {error}")),
+            },
+            Command::SetLocalDescription(description) => {
+                let kind = SdpKind::from_rtc(description.sdp_type).unwrap_or(SdpKind::Offer);
+                if let (Some(mid), Ok(mut slot)) =
+                    (first_mid(&description), self.handler.local_mid.lock())
+                {
+                    *slot = mid;
+                }
+                if let Err(error) = self.connection.set_local_description(description).await {
+                    self.rejected(format!(
+                        "set_local_description(\"{}\"): {error}",
+                        kind.as_str()
+                    ));
+                }
+            }
+            Command::SetRemoteDescription(description) => {
+                let kind = SdpKind::from_rtc(description.sdp_type).unwrap_or(SdpKind::Offer);
+                if let Err(error) = self.connection.set_remote_description(description).await {
+                    self.rejected(format!(
+                        "set_remote_description(\"{}\"): {error}",
+                        kind.as_str()
+                    ));
+                    return;
+                }
+                self.remote_set = true;
+                for candidate in std::mem::take(&mut self.early_candidates) {
+                    self.add_candidate(candidate).await;
+                }
+                if kind == SdpKind::Offer {
+                    match self.connection.create_answer(None).await {
+                        Ok(answer) => self.queue.push(Event::SessionDescription {
+                            kind: SdpKind::Answer,
+                            sdp: answer.sdp,
+                        }),
+                        Err(error) => self.error(format!("creating the answer: {error}")),
+                    }
+                }
+            }
+            Command::AddIceCandidate(candidate) => {
+                if self.remote_set {
+                    self.add_candidate(candidate).await;
+                } else {
+                    self.early_candidates.push(candidate);
+                }
+            }
+        }
+    }
+
+    async fn add_candidate(&mut self, candidate: RTCIceCandidateInit) {
+        let text = candidate.candidate.clone();
+        if let Err(error) = self.connection.add_ice_candidate(candidate).await {
+            self.error(format!("add_ice_candidate(\"{text}\"): {error}"));
+        }
+    }
+
+    fn error(&self, message: String) {
+        self.queue.push(Event::Error(message));
+    }
+
+    /// A description webrtc-rs refused: report it, and put the main thread's signaling state
+    /// back to what webrtc-rs actually has.
+    fn rejected(&self, message: String) {
+        self.error(message);
+        let state = self
+            .handler
+            .signaling
+            .lock()
+            .map(|s| *s)
+            .unwrap_or(SignalingState::Stable);
+        self.queue.push(Event::SignalingState(state));
+    }
+}

@@ -1,0 +1,258 @@
+//! Two backends connect over loopback without Godot: the same path the Godot classes drive,
+//! with this test acting as the main thread and as the signaling relay.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+use webrtc_rs::backend::{
+    ChannelHandle, ChannelOptions, ChannelState, Connection, ConnectionConfig, ConnectionState,
+    Event, SdpKind,
+};
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn loopback_config() -> ConnectionConfig {
+    ConnectionConfig {
+        interfaces: Some(vec!["lo".to_owned()]),
+        ..Default::default()
+    }
+}
+
+/// One side as the main thread sees it: the connection, its channels and what arrived.
+struct Peer {
+    name: &'static str,
+    connection: Connection,
+    channels: HashMap<u64, ChannelHandle>,
+    channel_state: HashMap<u64, ChannelState>,
+    channel_ids: HashMap<u64, Option<u16>>,
+    labels: HashMap<u64, String>,
+    received: HashMap<u64, Vec<(bool, Vec<u8>)>>,
+    connection_state: ConnectionState,
+    outbox: Vec<Event>,
+    errors: Vec<String>,
+}
+
+impl Peer {
+    fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            connection: Connection::start(loopback_config()).unwrap(),
+            channels: HashMap::new(),
+            channel_state: HashMap::new(),
+            channel_ids: HashMap::new(),
+            labels: HashMap::new(),
+            received: HashMap::new(),
+            connection_state: ConnectionState::New,
+            outbox: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn create_channel(&mut self, label: &str, options: ChannelOptions) -> u64 {
+        let (info, handle) = self.connection.create_channel(label, options);
+        let key = handle.key();
+        self.channels.insert(key, handle);
+        self.labels.insert(key, info.label);
+        self.channel_state.insert(key, ChannelState::Connecting);
+        key
+    }
+
+    /// Drains the queue; signaling events go to `outbox` for the relay.
+    fn poll(&mut self) {
+        let mut events = VecDeque::new();
+        self.connection.queue().drain_into(&mut events);
+        for event in events {
+            match event {
+                Event::ChannelReceived { info, handle } => {
+                    self.labels.insert(info.key, info.label);
+                    self.channel_state.insert(info.key, ChannelState::Connecting);
+                    self.channels.insert(info.key, handle);
+                }
+                Event::ChannelOpen { key, id } => {
+                    self.channel_state.insert(key, ChannelState::Open);
+                    self.channel_ids.insert(key, id);
+                }
+                Event::ChannelMessage {
+                    key,
+                    is_string,
+                    data,
+                } => self
+                    .received
+                    .entry(key)
+                    .or_default()
+                    .push((is_string, data.to_vec())),
+                Event::ChannelClosing { key } => {
+                    self.channel_state.insert(key, ChannelState::Closing);
+                }
+                Event::ChannelClosed { key } => {
+                    self.channel_state.insert(key, ChannelState::Closed);
+                }
+                Event::ConnectionState(state) => self.connection_state = state,
+                Event::Error(message) => self.errors.push(message),
+                other => self.outbox.push(other),
+            }
+        }
+    }
+
+    fn key_of(&self, label: &str) -> Option<u64> {
+        self.labels
+            .iter()
+            .find(|(_, l)| l.as_str() == label)
+            .map(|(k, _)| *k)
+    }
+}
+
+/// Moves descriptions and candidates from `from` to `to`, as a signaling server would.
+fn relay(from: &mut Peer, to: &mut Peer) {
+    for event in std::mem::take(&mut from.outbox) {
+        match event {
+            Event::SessionDescription { kind, sdp } => {
+                from.connection.set_local_description(kind, &sdp).unwrap();
+                to.connection.set_remote_description(kind, &sdp).unwrap();
+            }
+            Event::IceCandidate {
+                mid,
+                index,
+                candidate,
+            } => {
+                assert!(
+                    candidate.contains("127.0.0.1") || candidate.contains("::1"),
+                    "{}: a non-loopback candidate was gathered: {candidate}",
+                    from.name
+                );
+                to.connection.add_ice_candidate(&mid, index, &candidate).unwrap()
+            }
+            _ => {}
+        }
+    }
+}
+
+fn pump_until(a: &mut Peer, b: &mut Peer, what: &str, mut done: impl FnMut(&Peer, &Peer) -> bool) {
+    let start = Instant::now();
+    loop {
+        a.poll();
+        b.poll();
+        relay(a, b);
+        relay(b, a);
+        assert!(a.errors.is_empty(), "{}: {:?}", a.name, a.errors);
+        assert!(b.errors.is_empty(), "{}: {:?}", b.name, b.errors);
+        if done(a, b) {
+            return;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn two_backends_connect_and_exchange_packets_over_loopback() {
+    let mut a = Peer::new("A");
+    let mut b = Peer::new("B");
+    let chat = a.create_channel("chat", ChannelOptions::default());
+    let negotiated = ChannelOptions {
+        negotiated_id: Some(7),
+        ordered: false,
+        max_retransmits: Some(0),
+        ..Default::default()
+    };
+    let fast_a = a.create_channel("fast", negotiated.clone());
+    let fast_b = b.create_channel("fast", negotiated);
+
+    let started = Instant::now();
+    a.connection.create_offer().unwrap();
+    pump_until(&mut a, &mut b, "both channels open on both sides", |a, b| {
+        a.channel_state[&chat] == ChannelState::Open
+            && a.channel_state[&fast_a] == ChannelState::Open
+            && b.channel_state[&fast_b] == ChannelState::Open
+            && b
+                .key_of("chat")
+                .is_some_and(|k| b.channel_state[&k] == ChannelState::Open)
+    });
+    println!("offer -> all channels open: {:?}", started.elapsed());
+    assert_eq!(a.connection_state, ConnectionState::Connected);
+    let chat_b = b.key_of("chat").unwrap();
+    // Both sides learn the same stream id for the in-band channel.
+    assert!(a.channel_ids[&chat].is_some());
+    assert_eq!(a.channel_ids[&chat], b.channel_ids[&chat_b]);
+    assert_eq!(a.channel_ids[&fast_a], Some(7));
+
+    let text = b"nul\0inside".to_vec();
+    a.channels[&chat].send(true, &text).unwrap();
+    a.channels[&chat].send(false, &[]).unwrap();
+    a.channels[&chat].send(false, &[0, 1, 2, 255]).unwrap();
+    for i in 0..200u32 {
+        a.channels[&chat].send(false, &i.to_le_bytes()).unwrap();
+    }
+    b.channels[&fast_b].send(false, b"unreliable").unwrap();
+    pump_until(&mut a, &mut b, "all packets", |a, b| {
+        b.received.get(&chat_b).map_or(0, Vec::len) == 203
+            && a.received.get(&fast_a).map_or(0, Vec::len) == 1
+    });
+    let got = &b.received[&chat_b];
+    assert_eq!(got[0], (true, text));
+    assert_eq!(got[1], (false, vec![]));
+    assert_eq!(got[2], (false, vec![0, 1, 2, 255]));
+    for (i, packet) in got[3..].iter().enumerate() {
+        assert_eq!(packet.1, (i as u32).to_le_bytes(), "packet {i} out of order");
+    }
+    assert_eq!(a.received[&fast_a][0], (false, b"unreliable".to_vec()));
+
+    // Closing a channel reaches the other side.
+    a.channels[&chat].close();
+    pump_until(&mut a, &mut b, "the chat channel to close on both sides", |a, b| {
+        a.channel_state[&chat] == ChannelState::Closed
+            && b.channel_state[&chat_b] == ChannelState::Closed
+    });
+
+    // Dropping a connection closes it; the other side's channels close too.
+    drop(a);
+    let start = Instant::now();
+    loop {
+        b.poll();
+        if b.channel_state[&fast_b] == ChannelState::Closed || start.elapsed() > DEADLINE {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // A negotiated channel with no in-band close may only close with the connection, which
+    // takes the ICE timeout; the in-band one above is the assertion that matters here.
+    assert!(b.errors.is_empty(), "{:?}", b.errors);
+}
+
+#[test]
+fn garbage_is_refused_before_it_reaches_the_background() {
+    let connection = Connection::start(loopback_config()).unwrap();
+    let error = connection
+        .set_remote_description(SdpKind::Offer, "this is not sdp")
+        .unwrap_err();
+    assert!(error.to_string().contains("offer SDP is not valid"), "{error}");
+    let error = connection
+        .add_ice_candidate("0", 0, "candidate:garbage")
+        .unwrap_err();
+    assert!(error.to_string().contains("garbage"), "{error}");
+    connection.add_ice_candidate("0", 0, "").unwrap();
+}
+
+#[test]
+fn binding_a_missing_interface_fails_the_connection_with_a_message() {
+    let connection = Connection::start(ConnectionConfig {
+        interfaces: Some(vec!["no-such-if0".to_owned()]),
+        ..Default::default()
+    })
+    .unwrap();
+    let start = Instant::now();
+    let mut events = VecDeque::new();
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|e| matches!(e, Event::ConnectionState(ConnectionState::Failed)))
+    {
+        assert!(start.elapsed() < DEADLINE, "no failure reported: {seen:?}");
+        connection.queue().drain_into(&mut events);
+        seen.extend(events.drain(..));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(
+        matches!(&seen[0], Event::Error(m) if m.contains("no-such-if0")),
+        "{seen:?}"
+    );
+}
