@@ -64,7 +64,8 @@ impl Peer {
             match event {
                 Event::ChannelReceived { info, handle } => {
                     self.labels.insert(info.key, info.label);
-                    self.channel_state.insert(info.key, ChannelState::Connecting);
+                    self.channel_state
+                        .insert(info.key, ChannelState::Connecting);
                     self.channels.insert(info.key, handle);
                 }
                 Event::ChannelOpen { key, id } => {
@@ -119,7 +120,9 @@ fn relay(from: &mut Peer, to: &mut Peer) {
                     "{}: a non-loopback candidate was gathered: {candidate}",
                     from.name
                 );
-                to.connection.add_ice_candidate(&mid, index, &candidate).unwrap()
+                to.connection
+                    .add_ice_candidate(&mid, index, &candidate)
+                    .unwrap()
             }
             _ => {}
         }
@@ -159,14 +162,18 @@ fn two_backends_connect_and_exchange_packets_over_loopback() {
 
     let started = Instant::now();
     a.connection.create_offer().unwrap();
-    pump_until(&mut a, &mut b, "both channels open on both sides", |a, b| {
-        a.channel_state[&chat] == ChannelState::Open
-            && a.channel_state[&fast_a] == ChannelState::Open
-            && b.channel_state[&fast_b] == ChannelState::Open
-            && b
-                .key_of("chat")
-                .is_some_and(|k| b.channel_state[&k] == ChannelState::Open)
-    });
+    pump_until(
+        &mut a,
+        &mut b,
+        "both channels open on both sides",
+        |a, b| {
+            a.channel_state[&chat] == ChannelState::Open
+                && a.channel_state[&fast_a] == ChannelState::Open
+                && b.channel_state[&fast_b] == ChannelState::Open
+                && b.key_of("chat")
+                    .is_some_and(|k| b.channel_state[&k] == ChannelState::Open)
+        },
+    );
     println!("offer -> all channels open: {:?}", started.elapsed());
     assert_eq!(a.connection_state, ConnectionState::Connected);
     let chat_b = b.key_of("chat").unwrap();
@@ -192,16 +199,25 @@ fn two_backends_connect_and_exchange_packets_over_loopback() {
     assert_eq!(got[1], (false, vec![]));
     assert_eq!(got[2], (false, vec![0, 1, 2, 255]));
     for (i, packet) in got[3..].iter().enumerate() {
-        assert_eq!(packet.1, (i as u32).to_le_bytes(), "packet {i} out of order");
+        assert_eq!(
+            packet.1,
+            (i as u32).to_le_bytes(),
+            "packet {i} out of order"
+        );
     }
     assert_eq!(a.received[&fast_a][0], (false, b"unreliable".to_vec()));
 
     // Closing a channel reaches the other side.
     a.channels[&chat].close();
-    pump_until(&mut a, &mut b, "the chat channel to close on both sides", |a, b| {
-        a.channel_state[&chat] == ChannelState::Closed
-            && b.channel_state[&chat_b] == ChannelState::Closed
-    });
+    pump_until(
+        &mut a,
+        &mut b,
+        "the chat channel to close on both sides",
+        |a, b| {
+            a.channel_state[&chat] == ChannelState::Closed
+                && b.channel_state[&chat_b] == ChannelState::Closed
+        },
+    );
 
     // Dropping a connection closes it; the other side's channels close too.
     drop(a);
@@ -224,7 +240,10 @@ fn garbage_is_refused_before_it_reaches_the_background() {
     let error = connection
         .set_remote_description(SdpKind::Offer, "this is not sdp")
         .unwrap_err();
-    assert!(error.to_string().contains("offer SDP is not valid"), "{error}");
+    assert!(
+        error.to_string().contains("offer SDP is not valid"),
+        "{error}"
+    );
     let error = connection
         .add_ice_candidate("0", 0, "candidate:garbage")
         .unwrap_err();

@@ -23,7 +23,7 @@ pub type ChannelKey = u64;
 pub const MAX_PACKET_SIZE: usize = 65536;
 
 /// What a channel was created with, as the Godot getters report it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChannelInfo {
     pub key: ChannelKey,
     pub label: String,

@@ -110,8 +110,8 @@ pub fn parse_connection_config(
                         return Err(ConfigError::new(
                             key.as_str(),
                             format!(
-                                "expected \"balanced\", \"max-compat\" or \"max-bundle\", got \"{other}\""
-                            ),
+                        "expected \"balanced\", \"max-compat\" or \"max-bundle\", got \"{other}\""
+                    ),
                         ))
                     }
                 }
@@ -135,10 +135,7 @@ fn parse_addon_options(
                 let path = "webrtc_rs.interfaces";
                 let names = expect_string_list(path, item)?;
                 if names.iter().any(|name| name.trim().is_empty()) {
-                    return Err(ConfigError::new(
-                        path,
-                        "interface names must not be empty",
-                    ));
+                    return Err(ConfigError::new(path, "interface names must not be empty"));
                 }
                 config.interfaces = Some(names);
             }
@@ -218,12 +215,15 @@ fn validate_ice_url(path: &str, url: &str, server: &IceServer) -> Result<(), Con
         _ => {
             return Err(ConfigError::new(
                 path,
-                format!("\"{url}\" has an unknown scheme (expected stun:, stuns:, turn: or turns:)"),
+                format!(
+                    "\"{url}\" has an unknown scheme (expected stun:, stuns:, turn: or turns:)"
+                ),
             ))
         }
     };
-    rtc::ice::url::Url::parse_url(url)
-        .map_err(|error| ConfigError::new(path, format!("\"{url}\" is not a valid URL: {error}")))?;
+    rtc::ice::url::Url::parse_url(url).map_err(|error| {
+        ConfigError::new(path, format!("\"{url}\" is not a valid URL: {error}"))
+    })?;
     if is_turn && (server.username.is_empty() || server.credential.is_empty()) {
         // The key order in a Dictionary is the author's; check once all keys are read.
         return Err(ConfigError::new(
@@ -286,7 +286,10 @@ pub fn parse_channel_options(value: &Value) -> Result<(ChannelOptions, Vec<Strin
             // maxPacketLifetime. Dropping either would make an "unreliable" channel reliable.
             "maxPacketLifeTime" | "maxPacketLifetime" => {
                 let lifetime = expect_u16(key, item, u16::MAX)?;
-                if options.max_packet_life_time.is_some_and(|old| old != lifetime) {
+                if options
+                    .max_packet_life_time
+                    .is_some_and(|old| old != lifetime)
+                {
                     return Err(ConfigError::new(
                         key.as_str(),
                         "maxPacketLifeTime and maxPacketLifetime are both given, with different values",
@@ -352,9 +355,9 @@ fn expect_object<'a>(key: &str, value: &'a Value) -> Result<&'a Map<String, Valu
 }
 
 fn expect_str<'a>(key: &str, value: &'a Value) -> Result<&'a str, ConfigError> {
-    value.as_str().ok_or_else(|| {
-        ConfigError::new(key, format!("expected a String, got {}", describe(value)))
-    })
+    value
+        .as_str()
+        .ok_or_else(|| ConfigError::new(key, format!("expected a String, got {}", describe(value))))
 }
 
 fn expect_bool(key: &str, value: &Value) -> Result<bool, ConfigError> {
@@ -376,7 +379,10 @@ fn expect_u16(key: &str, value: &Value, max: u16) -> Result<u16, ConfigError> {
         Some(n) if (0..=i64::from(max)).contains(&n) => Ok(n as u16),
         _ => Err(ConfigError::new(
             key,
-            format!("expected an integer from 0 to {max}, got {}", describe(value)),
+            format!(
+                "expected an integer from 0 to {max}, got {}",
+                describe(value)
+            ),
         )),
     }
 }
@@ -442,7 +448,8 @@ mod tests {
         assert_eq!(err.key, "iceServers[0].urls");
         assert!(err.problem.contains("number 5"), "{err}");
 
-        let err = parse_connection_config(&json!({"iceServers": [{"urls": "http://x"}]})).unwrap_err();
+        let err =
+            parse_connection_config(&json!({"iceServers": [{"urls": "http://x"}]})).unwrap_err();
         assert!(err.problem.contains("unknown scheme"), "{err}");
         assert!(err.problem.contains("http://x"), "{err}");
 
@@ -475,8 +482,7 @@ mod tests {
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("certificates"));
 
-        let err =
-            parse_connection_config(&json!({"webrtc_rs": {"interfaces": [1]}})).unwrap_err();
+        let err = parse_connection_config(&json!({"webrtc_rs": {"interfaces": [1]}})).unwrap_err();
         assert_eq!(err.key, "webrtc_rs.interfaces");
     }
 
@@ -519,12 +525,18 @@ mod tests {
             (json!({"negotiated": true}), "id"),
             (json!({"id": 4}), "id"),
             (json!({"negotiated": true, "id": 65535}), "id"),
-            (json!({"maxRetransmits": 1, "maxPacketLifeTime": 1}), "maxRetransmits"),
+            (
+                json!({"maxRetransmits": 1, "maxPacketLifeTime": 1}),
+                "maxRetransmits",
+            ),
             (json!({"maxRetransmits": -1}), "maxRetransmits"),
             (json!({"maxRetransmits": 1.5}), "maxRetransmits"),
             (json!({"ordered": "yes"}), "ordered"),
             (json!({"protocol": 7}), "protocol"),
-            (json!({"maxPacketLifeTime": 1, "maxPacketLifetime": 2}), "maxPacketLifetime"),
+            (
+                json!({"maxPacketLifeTime": 1, "maxPacketLifetime": 2}),
+                "maxPacketLifetime",
+            ),
         ];
         for (input, key) in cases {
             let err = parse_channel_options(&input).unwrap_err();

@@ -80,7 +80,11 @@ impl Connection {
 
     /// Creates a channel. The handle works at once (packets queue up); the channel opens
     /// once the connection is up, reported as [`Event::ChannelOpen`].
-    pub fn create_channel(&self, label: &str, options: ChannelOptions) -> (ChannelInfo, ChannelHandle) {
+    pub fn create_channel(
+        &self,
+        label: &str,
+        options: ChannelOptions,
+    ) -> (ChannelInfo, ChannelHandle) {
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
         let (handle, end) = channel_pair(key);
         let info = ChannelInfo {
@@ -118,7 +122,12 @@ impl Connection {
     }
 
     /// Trickle ICE. An empty candidate (end of candidates) is accepted and ignored.
-    pub fn add_ice_candidate(&self, mid: &str, index: u16, candidate: &str) -> Result<(), CommandError> {
+    pub fn add_ice_candidate(
+        &self,
+        mid: &str,
+        index: u16,
+        candidate: &str,
+    ) -> Result<(), CommandError> {
         let body = candidate.trim();
         if body.is_empty() {
             return Ok(());
@@ -140,7 +149,9 @@ impl Connection {
     }
 
     fn send(&self, command: Command) -> Result<(), CommandError> {
-        self.commands.send(command).map_err(|_| CommandError::Stopped)
+        self.commands
+            .send(command)
+            .map_err(|_| CommandError::Stopped)
     }
 }
 
@@ -154,10 +165,12 @@ fn parse_description(kind: SdpKind, sdp: &str) -> Result<RTCSessionDescription, 
         kind: kind.as_str(),
         reason: error.to_string(),
     })?;
-    let session = description.unmarshal().map_err(|error| CommandError::InvalidSdp {
-        kind: kind.as_str(),
-        reason: error.to_string(),
-    })?;
+    let session = description
+        .unmarshal()
+        .map_err(|error| CommandError::InvalidSdp {
+            kind: kind.as_str(),
+            reason: error.to_string(),
+        })?;
     if session.media_descriptions.is_empty() {
         return Err(CommandError::InvalidSdp {
             kind: kind.as_str(),
@@ -274,8 +287,7 @@ async fn build(
     if interfaces.is_some() {
         // A restricted connection must not reach beyond its interfaces, and mDNS would
         // open a multicast socket on all of them.
-        settings = settings
-            .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled);
+        settings = settings.with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled);
     }
     let ice_servers = config
         .ice_servers
@@ -329,7 +341,9 @@ async fn run(
     let connection: Arc<dyn PeerConnection> = match build(&config, handler.clone()).await {
         Ok(connection) => Arc::new(connection),
         Err(error) => {
-            queue.push(Event::Error(format!("cannot start the connection: {error}")));
+            queue.push(Event::Error(format!(
+                "cannot start the connection: {error}"
+            )));
             queue.push(Event::ConnectionState(ConnectionState::Failed));
             // Keep answering until the main thread lets go, so its channels learn they closed.
             while let Some(command) = commands.recv().await {
@@ -386,7 +400,11 @@ impl Worker {
                     protocol: options.protocol,
                     negotiated: options.negotiated_id,
                 };
-                match self.connection.create_data_channel(&label, Some(init)).await {
+                match self
+                    .connection
+                    .create_data_channel(&label, Some(init))
+                    .await
+                {
                     Ok(channel) => end.start(
                         channel,
                         self.weak.clone(),

@@ -127,7 +127,10 @@ impl SdpKind {
 #[derive(Debug)]
 pub enum Event {
     /// `session_description_created(type, sdp)`.
-    SessionDescription { kind: SdpKind, sdp: String },
+    SessionDescription {
+        kind: SdpKind,
+        sdp: String,
+    },
     /// `ice_candidate_created(mid, index, candidate)`.
     IceCandidate {
         mid: String,
@@ -143,14 +146,21 @@ pub enum Event {
         handle: ChannelHandle,
     },
     /// The channel is open; `id` is the SCTP stream id it ended up with.
-    ChannelOpen { key: ChannelKey, id: Option<u16> },
+    ChannelOpen {
+        key: ChannelKey,
+        id: Option<u16>,
+    },
     ChannelMessage {
         key: ChannelKey,
         is_string: bool,
         data: BytesMut,
     },
-    ChannelClosing { key: ChannelKey },
-    ChannelClosed { key: ChannelKey },
+    ChannelClosing {
+        key: ChannelKey,
+    },
+    ChannelClosed {
+        key: ChannelKey,
+    },
     /// A failure of an operation the main thread asked for earlier: it has already returned
     /// `OK`, so this is how the user hears of it (as a `push_error`).
     Error(String),

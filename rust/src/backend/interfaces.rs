@@ -31,10 +31,7 @@ pub fn bind_addresses(interfaces: Option<&[String]>) -> Result<Vec<SocketAddr>, 
 
 /// The pure part of [`bind_addresses`]: keep the addresses of the named interfaces, skipping
 /// IPv6 link-local ones (they need a scope id no peer could use).
-fn select<'a>(
-    names: &[String],
-    found: impl Iterator<Item = (&'a str, IpAddr)>,
-) -> Vec<SocketAddr> {
+fn select<'a>(names: &[String], found: impl Iterator<Item = (&'a str, IpAddr)>) -> Vec<SocketAddr> {
     let mut addresses: Vec<SocketAddr> = found
         .filter(|(name, _)| names.iter().any(|wanted| wanted == name))
         .filter(|(_, ip)| match ip {
@@ -82,7 +79,10 @@ mod tests {
     #[test]
     fn loopback_is_found_on_this_machine() {
         let addresses = bind_addresses(Some(&["lo".to_owned()])).unwrap();
-        assert!(addresses.iter().all(|a| a.ip().is_loopback()), "{addresses:?}");
+        assert!(
+            addresses.iter().all(|a| a.ip().is_loopback()),
+            "{addresses:?}"
+        );
         let error = bind_addresses(Some(&["no-such-if0".to_owned()])).unwrap_err();
         assert!(error.contains("no-such-if0"), "{error}");
     }

@@ -13,4 +13,6 @@ pub mod signaling;
 pub use channel::{ChannelHandle, ChannelInfo, ChannelKey, SendError, MAX_PACKET_SIZE};
 pub use config::{ChannelOptions, ConfigError, ConnectionConfig};
 pub use connection::{CommandError, Connection};
-pub use events::{ChannelState, ConnectionState, Event, GatheringState, SdpKind, SignalQueue, SignalingState};
+pub use events::{
+    ChannelState, ConnectionState, Event, GatheringState, SdpKind, SignalQueue, SignalingState,
+};

@@ -20,9 +20,7 @@ impl SignalingState {
             (Stable | HaveLocalOffer, Side::Local, Offer) => Some(HaveLocalOffer),
             (Stable | HaveRemoteOffer, Side::Remote, Offer) => Some(HaveRemoteOffer),
             (HaveRemoteOffer | HaveLocalPranswer, Side::Local, Answer) => Some(Stable),
-            (HaveRemoteOffer | HaveLocalPranswer, Side::Local, Pranswer) => {
-                Some(HaveLocalPranswer)
-            }
+            (HaveRemoteOffer | HaveLocalPranswer, Side::Local, Pranswer) => Some(HaveLocalPranswer),
             (HaveLocalOffer | HaveRemotePranswer, Side::Remote, Answer) => Some(Stable),
             (HaveLocalOffer | HaveRemotePranswer, Side::Remote, Pranswer) => {
                 Some(HaveRemotePranswer)
@@ -33,7 +31,10 @@ impl SignalingState {
 
     /// Whether `create_offer()` makes sense now (not while answering a remote offer).
     pub fn can_create_offer(self) -> bool {
-        matches!(self, SignalingState::Stable | SignalingState::HaveLocalOffer)
+        matches!(
+            self,
+            SignalingState::Stable | SignalingState::HaveLocalOffer
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -62,7 +63,10 @@ mod tests {
 
         let answerer = Stable.apply(Side::Remote, Offer).unwrap();
         assert_eq!(answerer, HaveRemoteOffer);
-        assert_eq!(answerer.apply(Side::Local, Pranswer), Some(HaveLocalPranswer));
+        assert_eq!(
+            answerer.apply(Side::Local, Pranswer),
+            Some(HaveLocalPranswer)
+        );
         assert_eq!(answerer.apply(Side::Local, Answer), Some(Stable));
     }
 

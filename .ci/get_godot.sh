@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# Obtain a runnable headless Godot 4 on Debian 12 (bookworm) x86_64 without
+# touching the host system.
+#
+# Debian 12 has no Godot 4, but Debian sid ships `godot` 4.x. Its binaries
+# need a newer glibc than bookworm's, and upgrading the host libc is not an
+# option. So we:
+#   1. run apt-get with a completely private configuration (own sources list,
+#      own package lists, empty dpkg status, own archive cache) to resolve and
+#      download sid's `godot` package plus its whole dependency closure,
+#      including sid's libc6;
+#   2. unpack every .deb with `dpkg -x` into a private root (no maintainer
+#      scripts run, nothing is registered with the host's dpkg);
+#   3. write a wrapper that starts Godot through the private root's own
+#      dynamic loader (ld-linux) with a library path pointing into that root,
+#      so Godot uses sid's glibc while the rest of the machine keeps bookworm's.
+#      Processes that Godot spawns get the host loader/libs again, because
+#      --library-path (unlike LD_LIBRARY_PATH) is not inherited.
+#
+# Usage: .ci/get_godot.sh
+#   stdout: only the absolute path of the runnable godot wrapper (last line).
+#   stderr: progress and errors.
+# Environment:
+#   GODOT            if set to an executable, it is printed as-is, nothing else
+#                    happens.
+#   WEBRTC_RS_CACHE  cache base directory (default: $HOME/.cache/webrtc_rs);
+#                    Godot lives in $WEBRTC_RS_CACHE/godot-sid.
+#   DEBIAN_MIRROR    override the Debian mirror URL (default: the one the host's
+#                    apt sources already use, e.g. http://deb.debian.org/debian).
+#
+# Needs: bash, apt-get, dpkg, flock (util-linux); run as root (apt-get's
+# download step wants to lock its (private) dpkg admin dir).
+set -euo pipefail
+
+log() { printf 'get_godot: %s\n' "$*" >&2; }
+die() { printf 'get_godot: error: %s\n' "$*" >&2; exit 1; }
+
+# --- Explicit override: use the caller's Godot, do nothing else. -----------
+if [[ -n "${GODOT:-}" ]]; then
+    if [[ -x "$GODOT" && ! -d "$GODOT" ]]; then
+        printf '%s\n' "$GODOT"
+        exit 0
+    fi
+    die "GODOT is set to '$GODOT' but that is not an executable file"
+fi
+
+base="${WEBRTC_RS_CACHE:-${HOME:?HOME is not set and WEBRTC_RS_CACHE is not given}/.cache/webrtc_rs}"
+mkdir -p "$base"
+base="$(cd "$base" && pwd -P)"  # absolute: the wrapper bakes in absolute paths
+dir="$base/godot-sid"
+stamp="$dir/.complete"
+wrapper="$dir/godot"
+
+# --- Fast path: a complete earlier run. No network, no apt, no locking. ----
+# The stamp is written only after the wrapper has been verified to run.
+if [[ -f "$stamp" && -x "$wrapper" ]]; then
+    printf '%s\n' "$wrapper"
+    exit 0
+fi
+
+for tool in apt-get dpkg flock; do
+    command -v "$tool" >/dev/null || die "'$tool' not found (this script targets Debian 12)"
+done
+[[ "$(dpkg --print-architecture)" == amd64 ]] \
+    || die "only amd64 (x86_64) hosts are supported, this is $(dpkg --print-architecture)"
+
+# Serialise concurrent runs (e.g. parallel test jobs): the second one waits and
+# then takes the fast path below.
+exec 9>"$base/godot-sid.lock"
+flock 9
+if [[ -f "$stamp" && -x "$wrapper" ]]; then
+    printf '%s\n' "$wrapper"
+    exit 0
+fi
+
+# No stamp means nothing or an interrupted run: start from scratch so no
+# half-downloaded or half-extracted state leaks into the result.
+if [[ -e "$dir" ]]; then
+    log "removing incomplete previous attempt in $dir"
+    rm -rf -- "$dir"
+fi
+mkdir -p "$dir"/{etc,lists/partial,archives/partial,root}
+: >"$dir/status"  # empty dpkg status: apt resolves the full closure from zero
+
+# --- Which Debian mirror? --------------------------------------------------
+# Use the host that the machine's own apt sources already use: that is the
+# one known to be reachable (some machines only reach their configured
+# mirror). Take the first http(s) URI whose path ends in /debian, which skips
+# debian-security and third-party repositories.
+detect_mirror() {
+    local f uri uris=""
+    # One-line format: deb [options] URI suite components...
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [[ -f "$f" ]] || continue
+        uris+="$(sed -E -n 's/^[[:space:]]*deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/p' "$f")"$'\n'
+    done
+    # deb822 format: "URIs: uri [uri...]"
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [[ -f "$f" ]] || continue
+        uris+="$(awk 'tolower($1) == "uris:" { for (i = 2; i <= NF; i++) print $i }' "$f")"$'\n'
+    done
+    for uri in $uris; do
+        uri="${uri%/}"
+        if [[ "$uri" =~ ^https?://[^/]+(/.*)?/debian$ ]]; then
+            printf '%s\n' "$uri"
+            return 0
+        fi
+    done
+}
+mirror="${DEBIAN_MIRROR:-$(detect_mirror)}"
+if [[ -z "$mirror" ]]; then
+    mirror="http://deb.debian.org/debian"
+    log "no Debian mirror found in /etc/apt sources, falling back to $mirror"
+fi
+mirror="${mirror%/}"
+
+# --- Trust: verify sid's InRelease with the host's Debian archive keyring. --
+# bookworm's debian-archive-keyring (2023.3+deb12u2) contains the bookworm
+# (12) and trixie (13) automatic signing keys, and sid's InRelease is
+# currently signed by exactly those, so apt verifies it with no extra key
+# material. We never disable verification. If a future sid is signed only by
+# keys newer than the host knows, apt fails with NO_PUBKEY; the secure fix is
+# to update the host's debian-archive-keyring through bookworm's own signed
+# channels (stable updates/proposed-updates/backports) - never to fetch sid's
+# keyring package, which could not itself be verified.
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+[[ -r "$keyring" ]] || die "$keyring missing; install the debian-archive-keyring package"
+printf 'deb [arch=amd64 signed-by=%s] %s sid main\n' "$keyring" "$mirror" >"$dir/etc/sources.list"
+
+# --- Private apt configuration. ---------------------------------------------
+# Everything apt reads or writes points into $dir; the host's sources, pins,
+# package lists, dpkg database and archive cache are neither read nor written.
+# The host's apt.conf.d is still read on purpose (proxy settings, timeouts,
+# Check-Valid-Until policy), but the hooks it may define are cleared: they act
+# on the host's caches (docker-clean, appstream, packagekit). Clearing a list
+# needs `#clear` in a config file (`-o Foo::=` would only append to it), so
+# the whole private configuration lives in one file passed with -c.
+[[ "$dir" != *'"'* ]] || die "cache path must not contain a double quote: $dir"
+cat >"$dir/etc/apt.conf" <<EOF
+// Generated by scripts/get_godot.sh: private apt setup for sid's godot.
+Dir::Etc::SourceList "$dir/etc/sources.list";
+Dir::Etc::SourceParts "/dev/null";
+Dir::Etc::Preferences "/dev/null";
+Dir::Etc::PreferencesParts "/dev/null";
+Dir::State::Lists "$dir/lists";
+// dpkg's locks are taken next to the status file, i.e. in $dir as well.
+Dir::State::Status "$dir/status";
+Dir::Cache "$dir";
+Dir::Cache::Archives "$dir/archives";
+APT::Architecture "amd64";
+#clear APT::Architectures;
+APT::Architectures { "amd64"; };
+#clear APT::Update::Pre-Invoke;
+#clear APT::Update::Post-Invoke;
+#clear APT::Update::Post-Invoke-Success;
+#clear DPkg::Pre-Invoke;
+#clear DPkg::Post-Invoke;
+// Only the Packages index is needed: no translations, no AppStream data.
+Acquire::Languages "none";
+Acquire::IndexTargets::deb::DEP-11::DefaultEnabled "false";
+Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled "false";
+Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled "false";
+// Belt and braces: never accept unsigned or unverifiable data.
+Acquire::AllowInsecureRepositories "false";
+APT::Get::AllowUnauthenticated "false";
+Acquire::Retries "3";
+EOF
+apt_opts=(-c "$dir/etc/apt.conf")
+# apt drops privileges to the `_apt` user for downloads, but _apt usually
+# cannot enter a cache under /root. apt would then fall back to root anyway,
+# with a warning; say so explicitly instead. Integrity does not depend on the
+# sandbox: every .deb is checked against the SHA256 in the signed index.
+if [[ $EUID -eq 0 ]] && id _apt >/dev/null 2>&1 \
+    && ! runuser -u _apt -- test -x "$dir/archives" 2>/dev/null; then
+    apt_opts+=(-o "APT::Sandbox::User=root")
+fi
+
+# --- Resolve and download the closure. -------------------------------------
+t0=$SECONDS
+log "fetching the sid package index from $mirror (signature checked against $keyring)"
+apt-get "${apt_opts[@]}" -q --error-on=any update >&2 \
+    || die "apt-get update for sid failed (mirror $mirror unreachable or signature not verifiable)"
+
+# The closure is always resolved by apt, never hard-coded. --print-uris
+# lists one "'URL' file size hash" line per package without downloading.
+uris="$(apt-get "${apt_opts[@]}" -qq install --print-uris --no-install-recommends -y godot)" \
+    || die "apt could not resolve sid's godot package and its dependencies"
+n_pkgs=$(grep -c "^'" <<<"$uris" || true)
+[[ "$n_pkgs" -gt 0 ]] || die "apt resolved no packages for godot"
+mb=$(awk "/^'/ { s += \$3 } END { printf \"%.0f\", s / 1e6 }" <<<"$uris")
+log "downloading $n_pkgs packages (~$mb MB) into $dir/archives"
+
+# Download-only install into the private archive cache: apt fetches with
+# retries and verifies each .deb's SHA256 against the signed index.
+# Nothing is unpacked or configured by apt, and the host's dpkg is not
+# involved.
+apt-get "${apt_opts[@]}" -q install --download-only --no-install-recommends -y godot >&2 \
+    || die "downloading the godot package closure failed"
+n_debs=$(find "$dir/archives" -maxdepth 1 -name '*.deb' | wc -l)
+[[ "$n_debs" -eq "$n_pkgs" ]] || die "expected $n_pkgs .debs, found $n_debs in $dir/archives"
+log "index and packages fetched in $((SECONDS - t0)) s"
+
+# --- Unpack into the private root. -----------------------------------------
+# dpkg -x only unpacks files: no maintainer scripts, no dpkg database entry.
+root="$dir/root"
+log "unpacking into $root"
+for deb in "$dir/archives"/*.deb; do
+    dpkg -x "$deb" "$root" || die "dpkg -x failed for $deb"
+done
+# The .debs (~160 MB) and package lists are not needed once unpacked.
+rm -rf -- "$dir/archives" "$dir/lists"
+
+# --- Locate the loader and the Godot binary inside the root. ---------------
+# Take the real file, not a symlink: a symlink with an absolute target would
+# point back into the host.
+loader="$(find "$root" -type f -name 'ld-linux-x86-64.so.2' -print -quit)"
+[[ -n "$loader" ]] || die "no ld-linux-x86-64.so.2 found in $root (libc6 missing from the closure?)"
+
+# Resolve a path inside $root, following symlinks relative to $root (an
+# absolute symlink target means "inside the root", not "on the host").
+resolve_in_root() {
+    local p="$1" target i
+    for ((i = 0; i < 20; i++)); do
+        [[ -L "$root$p" ]] || { printf '%s\n' "$root$p"; return 0; }
+        target="$(readlink "$root$p")"
+        if [[ "$target" == /* ]]; then p="$target"; else p="$(dirname "$p")/$target"; fi
+    done
+    return 1
+}
+godot_bin=""
+for cand in /usr/bin/godot /usr/bin/godot4 /usr/games/godot /usr/games/godot4; do
+    [[ -e "$root$cand" || -L "$root$cand" ]] || continue
+    godot_bin="$(resolve_in_root "$cand")" || continue
+    [[ -f "$godot_bin" ]] && break
+    godot_bin=""
+done
+[[ -n "$godot_bin" ]] || die "no godot binary found under $root/usr/bin or $root/usr/games"
+# The loader can only run ELF executables, not shell wrappers.
+[[ "$(head -c 4 "$godot_bin" | od -An -c | tr -d ' ')" == '177ELF' ]] \
+    || die "$godot_bin is not an ELF executable; the loader wrapper cannot run it"
+
+# Search path for the loader: every library directory the packages use.
+libpath=""
+for d in usr/lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu/pulseaudio usr/lib \
+    lib/x86_64-linux-gnu lib; do
+    [[ -d "$root/$d" && ! -L "$root/$d" ]] && libpath="${libpath:+$libpath:}$root/$d"
+done
+
+# Every DT_NEEDED library must come from the root; a miss would silently fall
+# back to the host's (older) copy via /etc/ld.so.cache, or fail at runtime.
+deps="$("$loader" --library-path "$libpath" --list "$godot_bin" 2>&1)" \
+    || die "the loader cannot resolve Godot's libraries: $deps"
+if grep -q 'not found' <<<"$deps"; then
+    die "libraries missing from the sid root: $(grep 'not found' <<<"$deps" | tr -s '\t\n' ' ')"
+fi
+outside="$(awk '$2 == "=>" && $3 ~ /^\// { print $3 }' <<<"$deps" | grep -v -F "$root/" || true)"
+[[ -z "$outside" ]] || die "some libraries resolve to the host, not the sid root: $outside"
+
+# --- Write the wrapper. ------------------------------------------------------
+# --argv0 keeps argv[0] pointing at Godot instead of the loader.
+# Known limitation: /proc/self/exe is the loader, so OS.get_executable_path()
+# reports ld-linux and Godot cannot relaunch itself (OS.create_instance etc.);
+# start extra Godot processes through this wrapper instead.
+tmp_wrapper="$wrapper.tmp"
+{
+    printf '#!/bin/sh\n'
+    printf '# Generated by scripts/get_godot.sh: Debian sid Godot run with sid glibc\n'
+    printf '# from a private root, leaving the host libc untouched.\n'
+    printf 'exec %q --library-path %q --argv0 %q %q "$@"\n' \
+        "$loader" "$libpath" "$godot_bin" "$godot_bin"
+} >"$tmp_wrapper"
+chmod 755 "$tmp_wrapper"
+mv -f -- "$tmp_wrapper" "$wrapper"
+
+# --- Verify it really runs, then mark the cache complete. ------------------
+version="$("$wrapper" --headless --version 2>&1)" \
+    || die "'$wrapper --headless --version' failed: $version"
+version="$(tail -n 1 <<<"$version")"
+[[ "$version" == 4.* ]] || die "expected Godot 4.x, got '$version'"
+
+# A throwaway project (outside any repo) proves a project can load and quit.
+# Its user data/config/cache goes to the same throwaway dir, not to $HOME.
+smoke="$(mktemp -d "${TMPDIR:-/tmp}/get_godot_smoke.XXXXXX")"
+trap 'rm -rf -- "$smoke"' EXIT
+cat >"$smoke/project.godot" <<'EOF'
+config_version=5
+
+[application]
+config/name="get_godot_smoke"
+run/main_scene="res://main.tscn"
+EOF
+cat >"$smoke/main.tscn" <<'EOF'
+[gd_scene format=3]
+
+[node name="Main" type="Node"]
+EOF
+if ! out="$(XDG_DATA_HOME="$smoke/xdg" XDG_CONFIG_HOME="$smoke/xdg" XDG_CACHE_HOME="$smoke/xdg" \
+    "$wrapper" --headless --path "$smoke" --quit 2>&1)"; then
+    die "'$wrapper --headless --path <tiny project> --quit' failed: $out"
+fi
+
+printf '%s\n' "$version" >"$stamp"
+log "Godot $version ready (total $((SECONDS - t0)) s)"
+printf '%s\n' "$wrapper"

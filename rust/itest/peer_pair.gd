@@ -1,0 +1,71 @@
+class_name PeerPair
+extends RefCounted
+## Two peer connections in one process and the signaling relay between them. The relay
+## uses only the public WebRTCPeerConnection API: each description a side creates is set
+## locally and handed to the other side; each candidate is handed over as it is gathered.
+## With `auto_relay` false, the signals are only recorded in `outbox_a` / `outbox_b`, and
+## the test delivers them itself.
+
+var a := WebRTCPeerConnection.new()
+var b := WebRTCPeerConnection.new()
+var auto_relay: bool
+var received_a: Array[WebRTCDataChannel] = []
+var received_b: Array[WebRTCDataChannel] = []
+## Connection states in the order they were seen (repeats removed).
+var states_a: Array[int] = []
+var states_b: Array[int] = []
+var outbox_a: Array = []
+var outbox_b: Array = []
+## Non-OK results the relay got back from the API.
+var relay_errors: PackedStringArray = []
+var channel_a: WebRTCDataChannel
+var channel_b: WebRTCDataChannel
+
+
+func _init(config: Dictionary, relay: bool) -> void:
+	auto_relay = relay
+	a.initialize(config)
+	b.initialize(config)
+	_wire(a, b, received_a, outbox_a)
+	_wire(b, a, received_b, outbox_b)
+	_record()
+
+
+func _wire(from: WebRTCPeerConnection, to: WebRTCPeerConnection, received: Array[WebRTCDataChannel],
+		outbox: Array) -> void:
+	from.session_description_created.connect(func(type: String, sdp: String) -> void:
+		if not auto_relay:
+			outbox.append(["description", type, sdp])
+			return
+		_expect_ok(from.set_local_description(type, sdp), "set_local_description(%s)" % type)
+		_expect_ok(to.set_remote_description(type, sdp), "set_remote_description(%s)" % type))
+	from.ice_candidate_created.connect(func(mid: String, index: int, candidate: String) -> void:
+		if not auto_relay:
+			outbox.append(["candidate", mid, index, candidate])
+			return
+		_expect_ok(to.add_ice_candidate(mid, index, candidate), "add_ice_candidate"))
+	from.data_channel_received.connect(func(channel: WebRTCDataChannel) -> void:
+		received.append(channel))
+
+
+func _expect_ok(result: Error, what: String) -> void:
+	if result != OK:
+		relay_errors.append("%s returned %s" % [what, error_string(result)])
+
+
+func poll() -> void:
+	a.poll()
+	b.poll()
+	_record()
+
+
+func _record() -> void:
+	if states_a.is_empty() or states_a[-1] != a.get_connection_state():
+		states_a.append(a.get_connection_state())
+	if states_b.is_empty() or states_b[-1] != b.get_connection_state():
+		states_b.append(b.get_connection_state())
+
+
+func close() -> void:
+	a.close()
+	b.close()

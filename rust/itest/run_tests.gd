@@ -1,0 +1,84 @@
+extends SceneTree
+## Runs every `test_*` method of every `res://tests/test_*.gd` inside this headless Godot,
+## prints one line per test and the closing line "N passed, N failed", and quits with a
+## non-zero code on any failure.
+##
+## Environment: WEBRTC_RS_TEST_FILTER=substring runs only the tests whose
+## "file:method" contains it.
+
+const TESTS_DIR := "res://tests"
+
+
+func _initialize() -> void:
+	_run.call_deferred()
+
+
+func _run() -> void:
+	var errors := ErrorLog.new()
+	OS.add_logger(errors)
+	var filter := OS.get_environment("WEBRTC_RS_TEST_FILTER")
+	var passed := 0
+	var failed := 0
+	var files := Array(DirAccess.get_files_at(TESTS_DIR))
+	files.sort()
+	for file: String in files:
+		if not (file.begins_with("test_") and file.ends_with(".gd")):
+			continue
+		var script: GDScript = load(TESTS_DIR.path_join(file))
+		for method in script.get_script_method_list():
+			var name: String = method["name"]
+			if not name.begins_with("test_"):
+				continue
+			var full_name := "%s:%s" % [file.get_basename(), name]
+			if filter != "" and not full_name.contains(filter):
+				continue
+			var case: TestCase = script.new()
+			case.tree = self
+			case.errors = errors
+			errors.take()
+			var started := Time.get_ticks_msec()
+			await case.call(name)
+			await case.cleanup()
+			for message in errors.take():
+				case.failures.append("unexpected error: " + message)
+			var took := (Time.get_ticks_msec() - started) / 1000.0
+			if case.failures.is_empty():
+				passed += 1
+				print("PASS %s (%.2fs)" % [full_name, took])
+			else:
+				failed += 1
+				print("FAIL %s (%.2fs)" % [full_name, took])
+				for failure in case.failures:
+					print("    - " + failure)
+	OS.remove_logger(errors)
+	print("%d passed, %d failed" % [passed, failed])
+	quit(1 if failed > 0 or passed == 0 else 0)
+
+
+## Collects what push_error (from GDScript or from the extension) reports, so tests can
+## assert that misuse is reported, and so unexpected errors fail the test that caused them.
+class ErrorLog:
+	extends Logger
+
+	var _mutex := Mutex.new()
+	var _messages: PackedStringArray = []
+
+	func _log_error(function: String, _file: String, _line: int, code: String, rationale: String,
+			_editor_notify: bool, error_type: int, _script_backtraces: Array[ScriptBacktrace]) -> void:
+		if error_type == ERROR_TYPE_WARNING:
+			return
+		var text := code if rationale.is_empty() else "%s: %s" % [code, rationale]
+		_mutex.lock()
+		_messages.append("%s (in %s)" % [text, function])
+		_mutex.unlock()
+
+	func _log_message(_message: String, _error: bool) -> void:
+		pass
+
+	## Returns and forgets everything logged so far.
+	func take() -> PackedStringArray:
+		_mutex.lock()
+		var out := _messages
+		_messages = []
+		_mutex.unlock()
+		return out

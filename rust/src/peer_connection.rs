@@ -1,0 +1,394 @@
+//! `WebRTCPeerConnection` for GDScript: every virtual of `WebRTCPeerConnectionExtension`,
+//! answered on the main thread without waiting on the network. Commands go to the backend;
+//! `poll()` turns what came back into Godot signals and channel updates, in order.
+//!
+//! Errors follow one rule (also in the README):
+//! - `ERR_INVALID_PARAMETER`: a wrong argument — type, value, unparseable SDP or candidate,
+//!   or a description type the current signaling state does not allow;
+//! - `ERR_UNCONFIGURED`: the object is not in a state for that call — closed, or
+//!   `create_offer()` with no data channel or while answering;
+//! - `ERR_CANT_CREATE`: the background runtime could not be started.
+
+use crate::backend::config::{parse_channel_options, parse_connection_config};
+use crate::backend::signaling::Side;
+use crate::backend::{
+    ChannelKey, CommandError, Connection, ConnectionConfig, ConnectionState, Event, GatheringState,
+    SdpKind, SignalingState,
+};
+use crate::data_channel::DataChannel;
+use crate::dictionary::dictionary_to_json;
+use godot::classes::web_rtc_peer_connection::{
+    ConnectionState as GodotConnectionState, GatheringState as GodotGatheringState,
+    SignalingState as GodotSignalingState,
+};
+use godot::classes::{
+    IWebRtcPeerConnectionExtension, WebRtcDataChannel, WebRtcPeerConnectionExtension,
+};
+use godot::global::Error;
+use godot::prelude::*;
+use std::collections::{HashMap, VecDeque};
+
+#[derive(GodotClass)]
+#[class(tool, base = WebRtcPeerConnectionExtension, rename = WebRTCRsPeerConnection)]
+pub struct PeerConnection {
+    base: Base<WebRtcPeerConnectionExtension>,
+    /// What the next backend connection is built with.
+    config: ConnectionConfig,
+    /// Started on first use, so `WebRTCPeerConnection.new()` binds no socket by itself.
+    connection: Option<Connection>,
+    closed: bool,
+    connection_state: ConnectionState,
+    gathering_state: GatheringState,
+    signaling_state: SignalingState,
+    /// Channels of this connection, held weakly: Godot's reference says a channel nobody
+    /// keeps a reference to is closed, and freeing it does exactly that.
+    channels: HashMap<ChannelKey, InstanceId>,
+    /// Bumped by `initialize()` and `close()`, so a `poll()` whose signal handler closed or
+    /// re-initialised the connection stops emitting the old connection's events.
+    generation: u64,
+    /// Reused between polls to avoid an allocation per frame.
+    events: VecDeque<Event>,
+}
+
+#[godot_api]
+impl IWebRtcPeerConnectionExtension for PeerConnection {
+    fn init(base: Base<WebRtcPeerConnectionExtension>) -> Self {
+        Self {
+            base,
+            config: ConnectionConfig::default(),
+            connection: None,
+            closed: false,
+            connection_state: ConnectionState::New,
+            gathering_state: GatheringState::New,
+            signaling_state: SignalingState::Stable,
+            channels: HashMap::new(),
+            generation: 0,
+            events: VecDeque::new(),
+        }
+    }
+
+    fn get_connection_state(&self) -> GodotConnectionState {
+        match self.connection_state {
+            ConnectionState::New => GodotConnectionState::NEW,
+            ConnectionState::Connecting => GodotConnectionState::CONNECTING,
+            ConnectionState::Connected => GodotConnectionState::CONNECTED,
+            ConnectionState::Disconnected => GodotConnectionState::DISCONNECTED,
+            ConnectionState::Failed => GodotConnectionState::FAILED,
+            ConnectionState::Closed => GodotConnectionState::CLOSED,
+        }
+    }
+
+    fn get_gathering_state(&self) -> GodotGatheringState {
+        match self.gathering_state {
+            GatheringState::New => GodotGatheringState::NEW,
+            GatheringState::Gathering => GodotGatheringState::GATHERING,
+            GatheringState::Complete => GodotGatheringState::COMPLETE,
+        }
+    }
+
+    fn get_signaling_state(&self) -> GodotSignalingState {
+        match self.signaling_state {
+            SignalingState::Stable => GodotSignalingState::STABLE,
+            SignalingState::HaveLocalOffer => GodotSignalingState::HAVE_LOCAL_OFFER,
+            SignalingState::HaveRemoteOffer => GodotSignalingState::HAVE_REMOTE_OFFER,
+            SignalingState::HaveLocalPranswer => GodotSignalingState::HAVE_LOCAL_PRANSWER,
+            SignalingState::HaveRemotePranswer => GodotSignalingState::HAVE_REMOTE_PRANSWER,
+            SignalingState::Closed => GodotSignalingState::CLOSED,
+        }
+    }
+
+    fn initialize(&mut self, configuration: VarDictionary) -> Error {
+        let parsed = dictionary_to_json(&configuration, "configuration")
+            .and_then(|value| parse_connection_config(&value));
+        let (config, warnings) = match parsed {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                godot_error!("WebRTCPeerConnection.initialize(): {error}");
+                return Error::ERR_INVALID_PARAMETER;
+            }
+        };
+        for warning in warnings {
+            godot_warn!("WebRTCPeerConnection.{warning}");
+        }
+        self.shut_down(ConnectionState::New);
+        self.closed = false;
+        self.signaling_state = SignalingState::Stable;
+        self.gathering_state = GatheringState::New;
+        self.config = config;
+        match self.connection("initialize") {
+            Ok(_) => Error::OK,
+            Err(error) => error,
+        }
+    }
+
+    fn create_data_channel(
+        &mut self,
+        label: GString,
+        options: VarDictionary,
+    ) -> Option<Gd<WebRtcDataChannel>> {
+        if self.connection_state != ConnectionState::New || self.closed {
+            godot_error!(
+                "WebRTCPeerConnection.create_data_channel(\"{label}\"): only allowed in STATE_NEW (the connection is {:?})",
+                self.connection_state
+            );
+            return None;
+        }
+        let parsed =
+            dictionary_to_json(&options, "options").and_then(|value| parse_channel_options(&value));
+        let (options, warnings) = match parsed {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                godot_error!("WebRTCPeerConnection.create_data_channel(\"{label}\"): {error}");
+                return None;
+            }
+        };
+        for warning in warnings {
+            godot_warn!("WebRTCPeerConnection.{warning}");
+        }
+        let (info, handle) = self
+            .connection("create_data_channel")
+            .ok()?
+            .create_channel(&label.to_string(), options);
+        let key = info.key;
+        let channel = DataChannel::create(info, handle);
+        self.channels.insert(key, channel.instance_id());
+        Some(channel.upcast())
+    }
+
+    fn create_offer(&mut self) -> Error {
+        if let Err(error) = self.usable("create_offer") {
+            return error;
+        }
+        if self.channels.is_empty() {
+            godot_error!(
+                "WebRTCPeerConnection.create_offer(): create at least one data channel first"
+            );
+            return Error::ERR_UNCONFIGURED;
+        }
+        if !self.signaling_state.can_create_offer() {
+            godot_error!(
+                "WebRTCPeerConnection.create_offer(): not allowed in signaling state {} (answer the remote offer instead)",
+                self.signaling_state.name()
+            );
+            return Error::ERR_UNCONFIGURED;
+        }
+        match self.connection("create_offer") {
+            Ok(connection) => command_result("create_offer", connection.create_offer()),
+            Err(error) => error,
+        }
+    }
+
+    fn set_remote_description(&mut self, kind: GString, sdp: GString) -> Error {
+        self.set_description(Side::Remote, kind, sdp)
+    }
+
+    fn set_local_description(&mut self, kind: GString, sdp: GString) -> Error {
+        self.set_description(Side::Local, kind, sdp)
+    }
+
+    fn add_ice_candidate(&mut self, mid: GString, index: i32, candidate: GString) -> Error {
+        if let Err(error) = self.usable("add_ice_candidate") {
+            return error;
+        }
+        let Ok(index) = u16::try_from(index) else {
+            godot_error!("WebRTCPeerConnection.add_ice_candidate(): m-line index {index} is out of range (0-65535)");
+            return Error::ERR_INVALID_PARAMETER;
+        };
+        match self.connection("add_ice_candidate") {
+            Ok(connection) => command_result(
+                "add_ice_candidate",
+                connection.add_ice_candidate(&mid.to_string(), index, &candidate.to_string()),
+            ),
+            Err(error) => error,
+        }
+    }
+
+    fn poll(&mut self) -> Error {
+        let Some(connection) = self.connection.as_ref() else {
+            return Error::OK;
+        };
+        let mut events = std::mem::take(&mut self.events);
+        connection.queue().drain_into(&mut events);
+        let generation = self.generation;
+        while let Some(event) = events.pop_front() {
+            self.apply(event);
+            if self.generation != generation {
+                // A signal handler closed or re-initialised us: the rest is stale.
+                events.clear();
+                break;
+            }
+        }
+        self.events = events;
+        Error::OK
+    }
+
+    fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.shut_down(ConnectionState::Closed);
+        self.closed = true;
+        self.signaling_state = SignalingState::Closed;
+    }
+}
+
+impl PeerConnection {
+    fn apply(&mut self, event: Event) {
+        match event {
+            Event::SessionDescription { kind, sdp } => {
+                self.emit(
+                    "session_description_created",
+                    &[kind.as_str().to_variant(), sdp.to_variant()],
+                );
+            }
+            Event::IceCandidate {
+                mid,
+                index,
+                candidate,
+            } => {
+                self.emit(
+                    "ice_candidate_created",
+                    &[
+                        mid.to_variant(),
+                        i64::from(index).to_variant(),
+                        candidate.to_variant(),
+                    ],
+                );
+            }
+            Event::ConnectionState(state) => self.connection_state = state,
+            Event::GatheringState(state) => self.gathering_state = state,
+            Event::SignalingState(state) => self.signaling_state = state,
+            Event::ChannelReceived { info, handle } => {
+                let key = info.key;
+                let channel = DataChannel::create(info, handle);
+                self.channels.insert(key, channel.instance_id());
+                self.emit("data_channel_received", &[channel.to_variant()]);
+            }
+            Event::ChannelOpen { key, id } => self.with_channel(key, |c| c.on_open(id)),
+            Event::ChannelMessage {
+                key,
+                is_string,
+                data,
+            } => self.with_channel(key, |c| c.on_message(is_string, data)),
+            Event::ChannelClosing { key } => self.with_channel(key, DataChannel::on_closing),
+            Event::ChannelClosed { key } => {
+                self.with_channel(key, DataChannel::on_closed);
+                self.channels.remove(&key);
+            }
+            Event::Error(message) => godot_error!("WebRTCPeerConnection: {message}"),
+        }
+    }
+
+    /// Emits with the instance re-entrant: handlers may call back into this object (for
+    /// example `set_local_description` from `session_description_created`).
+    fn emit(&mut self, signal: &str, arguments: &[Variant]) {
+        self.base_mut().emit_signal(signal, arguments);
+    }
+
+    fn with_channel(&mut self, key: ChannelKey, update: impl FnOnce(&mut DataChannel)) {
+        let Some(id) = self.channels.get(&key) else {
+            return;
+        };
+        match Gd::<DataChannel>::try_from_instance_id(*id) {
+            Ok(mut channel) => update(&mut channel.bind_mut()),
+            // Freed by its owner: its backend end has been dropped, which closed it.
+            Err(_) => {
+                self.channels.remove(&key);
+            }
+        }
+    }
+
+    fn set_description(&mut self, side: Side, kind: GString, sdp: GString) -> Error {
+        let method = match side {
+            Side::Local => "set_local_description",
+            Side::Remote => "set_remote_description",
+        };
+        if let Err(error) = self.usable(method) {
+            return error;
+        }
+        let Some(parsed_kind) = SdpKind::parse(&kind.to_string()) else {
+            godot_error!("WebRTCPeerConnection.{method}(): type must be \"offer\", \"answer\" or \"pranswer\", got \"{kind}\"");
+            return Error::ERR_INVALID_PARAMETER;
+        };
+        let Some(next) = self.signaling_state.apply(side, parsed_kind) else {
+            godot_error!(
+                "WebRTCPeerConnection.{method}(): an \"{kind}\" is not allowed in signaling state {}",
+                self.signaling_state.name()
+            );
+            return Error::ERR_INVALID_PARAMETER;
+        };
+        let connection = match self.connection(method) {
+            Ok(connection) => connection,
+            Err(error) => return error,
+        };
+        let sdp = sdp.to_string();
+        let result = match side {
+            Side::Local => connection.set_local_description(parsed_kind, &sdp),
+            Side::Remote => connection.set_remote_description(parsed_kind, &sdp),
+        };
+        let error = command_result(method, result);
+        if error == Error::OK {
+            self.signaling_state = next;
+        }
+        error
+    }
+
+    /// Fails with ERR_UNCONFIGURED after `close()`.
+    fn usable(&self, method: &str) -> Result<(), Error> {
+        if self.closed {
+            godot_error!("WebRTCPeerConnection.{method}(): the connection is closed; call initialize() to use it again");
+            return Err(Error::ERR_UNCONFIGURED);
+        }
+        Ok(())
+    }
+
+    /// The backend connection, started with the current configuration on first use.
+    fn connection(&mut self, method: &str) -> Result<&Connection, Error> {
+        self.usable(method)?;
+        if self.connection.is_none() {
+            match Connection::start(self.config.clone()) {
+                Ok(connection) => self.connection = Some(connection),
+                Err(error) => {
+                    godot_error!("WebRTCPeerConnection.{method}(): {error}");
+                    return Err(Error::ERR_CANT_CREATE);
+                }
+            }
+        }
+        Ok(self.connection.as_ref().expect("started above"))
+    }
+
+    /// Drops the backend connection (which closes it and its sockets) and marks every
+    /// channel closed; nothing of the old connection is emitted afterwards.
+    fn shut_down(&mut self, state: ConnectionState) {
+        self.connection = None;
+        self.generation += 1;
+        self.connection_state = state;
+        self.events.clear();
+        for (_, id) in self.channels.drain() {
+            if let Ok(mut channel) = Gd::<DataChannel>::try_from_instance_id(id) {
+                channel.bind_mut().on_closed();
+            }
+        }
+    }
+}
+
+impl Drop for PeerConnection {
+    fn drop(&mut self) {
+        // Channels the game still holds must not look open once their connection is gone.
+        self.shut_down(ConnectionState::Closed);
+    }
+}
+
+fn command_result(method: &str, result: Result<(), CommandError>) -> Error {
+    match result {
+        Ok(()) => Error::OK,
+        Err(error @ (CommandError::InvalidSdp { .. } | CommandError::InvalidCandidate { .. })) => {
+            godot_error!("WebRTCPeerConnection.{method}(): {error}");
+            Error::ERR_INVALID_PARAMETER
+        }
+        Err(error @ CommandError::Stopped) => {
+            godot_error!("WebRTCPeerConnection.{method}(): {error}");
+            Error::ERR_CANT_CREATE
+        }
+    }
+}
