@@ -66,6 +66,11 @@ func _record() -> void:
 		states_b.append(b.get_connection_state())
 
 
+## Closes both sides and drops the relay's callbacks (they reference the connections, so
+## keeping them would leak both objects).
 func close() -> void:
-	a.close()
-	b.close()
+	for pc: WebRTCPeerConnection in [a, b]:
+		pc.close()
+		for name in ["session_description_created", "ice_candidate_created", "data_channel_received"]:
+			for connection in pc.get_signal_connection_list(name):
+				pc.disconnect(name, connection["callable"])

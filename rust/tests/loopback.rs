@@ -184,6 +184,7 @@ fn two_backends_connect_and_exchange_packets_over_loopback() {
 
     let text = b"nul\0inside".to_vec();
     a.channels[&chat].send(true, &text).unwrap();
+    a.channels[&chat].send(true, &[]).unwrap();
     a.channels[&chat].send(false, &[]).unwrap();
     a.channels[&chat].send(false, &[0, 1, 2, 255]).unwrap();
     for i in 0..200u32 {
@@ -191,14 +192,15 @@ fn two_backends_connect_and_exchange_packets_over_loopback() {
     }
     b.channels[&fast_b].send(false, b"unreliable").unwrap();
     pump_until(&mut a, &mut b, "all packets", |a, b| {
-        b.received.get(&chat_b).map_or(0, Vec::len) == 203
+        b.received.get(&chat_b).map_or(0, Vec::len) == 204
             && a.received.get(&fast_a).map_or(0, Vec::len) == 1
     });
     let got = &b.received[&chat_b];
     assert_eq!(got[0], (true, text));
-    assert_eq!(got[1], (false, vec![]));
-    assert_eq!(got[2], (false, vec![0, 1, 2, 255]));
-    for (i, packet) in got[3..].iter().enumerate() {
+    assert_eq!(got[1], (true, vec![]));
+    assert_eq!(got[2], (false, vec![]));
+    assert_eq!(got[3], (false, vec![0, 1, 2, 255]));
+    for (i, packet) in got[4..].iter().enumerate() {
         assert_eq!(
             packet.1,
             (i as u32).to_le_bytes(),
