@@ -71,6 +71,12 @@ func _record() -> void:
 func close() -> void:
 	for pc: WebRTCPeerConnection in [a, b]:
 		pc.close()
-		for name in ["session_description_created", "ice_candidate_created", "data_channel_received"]:
-			for connection in pc.get_signal_connection_list(name):
-				pc.disconnect(name, connection["callable"])
+		disconnect_handlers(pc)
+
+
+## Drops every handler connected to the connection's three signals: handlers that capture the
+## connection they are connected to form a reference cycle.
+static func disconnect_handlers(pc: WebRTCPeerConnection) -> void:
+	for name in ["session_description_created", "ice_candidate_created", "data_channel_received"]:
+		for connection in pc.get_signal_connection_list(name):
+			pc.disconnect(name, connection["callable"])

@@ -140,6 +140,7 @@ func test_no_signal_is_emitted_after_close() -> void:
 	closed_early.poll()
 	check_eq(emitted_after_close, [], "signals emitted after close()")
 	twin.close()
+	PeerPair.disconnect_handlers(closed_early)
 
 
 func test_closing_inside_a_signal_handler_stops_the_rest() -> void:
@@ -160,6 +161,7 @@ func test_closing_inside_a_signal_handler_stops_the_rest() -> void:
 		"the handler to close the connection")
 	pc.poll()
 	check_eq(seen, ["offer", "candidate"], "signals seen: nothing after the close in the handler")
+	PeerPair.disconnect_handlers(pc)
 
 
 func test_freeing_objects_mid_flight_releases_sockets() -> void:
