@@ -198,3 +198,20 @@ func test_freeing_objects_mid_flight_releases_sockets() -> void:
 
 func _open_fds() -> int:
 	return DirAccess.get_files_at("/proc/self/fd").size()
+
+
+func test_a_connection_that_cannot_start_reports_failed() -> void:
+	var pc := WebRTCPeerConnection.new()
+	check_eq(pc.initialize({"webrtc_rs": {"interfaces": ["no-such-if0"]}}), OK, "initialize()")
+	var channel := pc.create_data_channel("x")
+	errors.take()
+	var logged := PackedStringArray()
+	await wait_until(func() -> bool:
+		pc.poll()
+		logged.append_array(errors.take())
+		return pc.get_connection_state() == WebRTCPeerConnection.STATE_FAILED,
+		"STATE_FAILED")
+	check(logged.size() > 0 and logged[0].contains("no-such-if0"),
+			"the failure names the interface: %s" % logged)
+	check_eq(channel.get_ready_state(), WebRTCDataChannel.STATE_CLOSED, "its channel")
+	pc.close()
