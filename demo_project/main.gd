@@ -1,0 +1,86 @@
+extends Node
+## Entry point. Switches after `--` pick the role (see README.md):
+##   --server [--port 9080]
+##       the lobby signaling server, on 127.0.0.1 (add --bind 0.0.0.0 for a LAN)
+##   --client [--url ws://127.0.0.1:9080] [--lobby demo] [--mode mesh|server] [--peers 2]
+##            [--duration 5] [--bot] [--leave-after S] [--timeout 45] [--summary-file PATH]
+##            [--interfaces lo,eth0]
+##       a player; headless or with --bot it plays by itself, checks what it saw and quits
+##   --local-match N [--mode mesh|server] [--duration 5] [--port P]
+##       starts a server and N headless bot clients as separate processes, on loopback, waits
+##       for them and prints what each saw; exits 0 only if every client saw every other
+##       client's moves and chat
+## With no switches: a window client (arrow keys move, Enter chats) in lobby "demo" on
+## ws://127.0.0.1:9080.
+
+const DEFAULT_PORT := 9080
+
+
+func _ready() -> void:
+	var options := _parse(OS.get_cmdline_user_args())
+	if options.has("server"):
+		var server := SignalingServer.new()
+		add_child(server)
+		if server.listen(int(options.get("port", DEFAULT_PORT)), str(options.get("bind", "127.0.0.1"))) != OK:
+			get_tree().quit(2)
+	elif options.has("local-match"):
+		var match_runner := LocalMatch.new()
+		add_child(match_runner)
+		match_runner.run(int(options["local-match"]), options)
+	else:
+		_start_client(options)
+
+
+func _start_client(options: Dictionary) -> void:
+	var headless := DisplayServer.get_name() == "headless"
+	var lobby := LobbyClient.new()
+	lobby.name = "Lobby"
+	add_child(lobby)
+	var session := WebRTCSession.new()
+	session.name = "Session"
+	if options.has("interfaces"):
+		session.connection_config = {"webrtc_rs": {"interfaces": str(options["interfaces"]).split(",")}}
+	add_child(session)
+	var game := Game.new()
+	game.name = "Game"
+	game.session = session
+	game.bot = headless or options.has("bot")
+	game.expected_peers = int(options.get("peers", 2))
+	game.duration = float(options.get("duration", 5.0)) if game.bot else INF
+	game.timeout = float(options.get("timeout", 45.0)) if game.bot else 0.0
+	game.leave_after = float(options.get("leave-after", -1.0))
+	game.summary_file = str(options.get("summary-file", ""))
+	add_child(game)
+	if not headless:
+		_add_chat_box(game)
+	var url := str(options.get("url", "ws://127.0.0.1:%d" % DEFAULT_PORT))
+	session.start(lobby, url, str(options.get("lobby", "demo")), str(options.get("mode", "mesh")))
+
+
+func _add_chat_box(game: Game) -> void:
+	var layer := CanvasLayer.new()
+	var box := LineEdit.new()
+	box.placeholder_text = "chat: type and press Enter"
+	box.position = Vector2(8, 560)
+	box.size = Vector2(400, 32)
+	box.text_submitted.connect(func(text: String) -> void:
+		if not text.is_empty():
+			game.send_chat(text)
+		box.clear())
+	layer.add_child(box)
+	add_child(layer)
+
+
+## `--key value` pairs and bare `--flag`s into a Dictionary.
+static func _parse(args: PackedStringArray) -> Dictionary:
+	var options := {}
+	var i := 0
+	while i < args.size():
+		var key := args[i].trim_prefix("--")
+		if i + 1 < args.size() and not args[i + 1].begins_with("--"):
+			options[key] = args[i + 1]
+			i += 2
+		else:
+			options[key] = true
+			i += 1
+	return options
