@@ -24,7 +24,7 @@ func run(count: int, options: Dictionary) -> void:
 	var port := int(options.get("port", 20000 + randi() % 30000))
 	var mode := str(options.get("mode", "mesh"))
 	var duration := str(options.get("duration", 5))
-	_match_dir = OS.get_user_data_dir().path_join("match-%d" % port)
+	_match_dir = str(options.get("match-dir", OS.get_user_data_dir().path_join("match-%d" % port)))
 	DirAccess.make_dir_recursive_absolute(_match_dir)
 	var base := ["--headless", "--path", project, "--"]
 	_server_pid = OS.create_process(godot, base + ["--server", "--port", str(port)])

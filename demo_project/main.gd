@@ -6,10 +6,12 @@ extends Node
 ##            [--duration 5] [--bot] [--leave-after S] [--timeout 45] [--summary-file PATH]
 ##            [--interfaces lo,eth0]
 ##       a player; headless or with --bot it plays by itself, checks what it saw and quits
-##   --local-match N [--mode mesh|server] [--duration 5] [--port P]
+##   --local-match N [--mode mesh|server] [--duration 5] [--port P] [--leave-after S]
+##                   [--match-dir DIR]
 ##       starts a server and N headless bot clients as separate processes, on loopback, waits
 ##       for them and prints what each saw; exits 0 only if every client saw every other
-##       client's moves and chat
+##       client's moves and chat (summaries are written as DIR/client-<n>.json; with
+##       --leave-after the last client leaves early, to show departures being noticed)
 ## With no switches: a window client (arrow keys move, Enter chats) in lobby "demo" on
 ## ws://127.0.0.1:9080.
 

@@ -281,8 +281,9 @@ func _report(ok: bool) -> void:
 		"problems": _problems,
 	}
 	var line := JSON.stringify(summary)
-	print("SUMMARY ", line)
-	if not summary_file.is_empty():
+	if summary_file.is_empty():
+		print("SUMMARY ", line)
+	else:
 		var file := FileAccess.open(summary_file, FileAccess.WRITE)
 		if file:
 			file.store_string(line)

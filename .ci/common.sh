@@ -1,0 +1,34 @@
+# Shared by .ci/test and .ci/demo (sourced, not run).
+
+export WEBRTC_RS_INTERFACES=lo
+
+step() { printf '\n=== %s\n' "$*" >&2; }
+
+# Runs a command in a fresh network namespace with only loopback up, if the machine lets us
+# make one; otherwise on the host (the interface restriction still keeps it on loopback).
+isolated() {
+    if unshare --net true 2>/dev/null; then
+        unshare --net -- bash -c 'ip link set lo up && exec "$@"' isolated "$@"
+    else
+        echo "note: no private network namespace here; running on the host's loopback" >&2
+        "$@"
+    fi
+}
+
+# Prints the Godot to use (downloading it into the cache on first use).
+obtain_godot() {
+    local godot
+    godot="$(bash .ci/get_godot.sh | tail -n 1)"
+    "$godot" --headless --version >&2
+    printf '%s\n' "$godot"
+}
+
+# Imports a project once so Godot registers the addon's .gdextension.
+import_project() {
+    local godot="$1" project="$2"
+    "$godot" --headless --path "$project" --import >/dev/null 2>&1 || true
+    grep -q webrtc_rs "$project/.godot/extension_list.cfg" 2>/dev/null || {
+        echo "importing $project did not register the extension" >&2
+        return 1
+    }
+}
