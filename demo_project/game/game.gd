@@ -38,6 +38,8 @@ var _unreliable: Dictionary[int, int] = {}
 var _done_counts: Dictionary[int, int] = {}
 var _finished: Dictionary[int, bool] = {}
 var _leaving_at: Dictionary[int, int] = {}
+## Peers that acknowledged our announcement that we are leaving.
+var _farewells: Dictionary[int, bool] = {}
 var _disconnected_at: Dictionary[int, int] = {}
 var _channels: Dictionary[int, Array] = {}
 ## Peers told that we have their player node / peers that told us they have ours.
@@ -128,7 +130,9 @@ func _process(delta: float) -> void:
 			if _all_others(func(id: int) -> bool: return _finished.has(id) or _disconnected_at.has(id)):
 				_finish()
 		"leaving":
-			if multiplayer.get_peers().is_empty() or Time.get_ticks_msec() - _playing_since > (leave_after + 5.0) * 1000.0:
+			# Quit once everyone has acknowledged the announcement (or after 5 s).
+			var acknowledged := Array(multiplayer.get_peers()).all(func(id: int) -> bool: return _farewells.has(id))
+			if acknowledged or Time.get_ticks_msec() - _playing_since > (leave_after + 5.0) * 1000.0:
 				_phase = "done"
 				_report(true)
 				get_tree().quit(0)
@@ -218,7 +222,14 @@ func _finished_playing() -> void:
 
 @rpc("any_peer", "call_remote", "reliable")
 func _leaving() -> void:
-	_leaving_at[multiplayer.get_remote_sender_id()] = Time.get_ticks_msec()
+	var from := multiplayer.get_remote_sender_id()
+	_leaving_at[from] = Time.get_ticks_msec()
+	_farewell.rpc_id(from)
+
+
+@rpc("any_peer", "call_remote", "reliable")
+func _farewell() -> void:
+	_farewells[multiplayer.get_remote_sender_id()] = true
 
 
 ## Sends a chat line typed in the window.

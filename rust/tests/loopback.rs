@@ -221,18 +221,19 @@ fn two_backends_connect_and_exchange_packets_over_loopback() {
         },
     );
 
-    // Dropping a connection closes it; the other side's channels close too.
+    // Dropping a connection closes it: the other side's channels close promptly (SCTP is
+    // torn down), long before ICE would notice the silence.
     drop(a);
     let start = Instant::now();
-    loop {
+    while b.channel_state[&fast_b] != ChannelState::Closed {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "b's channel did not close after a was dropped"
+        );
         b.poll();
-        if b.channel_state[&fast_b] == ChannelState::Closed || start.elapsed() > DEADLINE {
-            break;
-        }
         std::thread::sleep(Duration::from_millis(1));
     }
-    // A negotiated channel with no in-band close may only close with the connection, which
-    // takes the ICE timeout; the in-band one above is the assertion that matters here.
+    println!("a dropped -> b's channel closed: {:?}", start.elapsed());
     assert!(b.errors.is_empty(), "{:?}", b.errors);
 }
 

@@ -63,8 +63,12 @@ impl Connection {
         let (commands, receiver) = mpsc::unbounded_channel();
         let queue = Arc::new(SignalQueue::default());
         let next_key = Arc::new(AtomicU64::new(1));
+        let live = runtime::LiveConnection::new();
         let task = run(config, receiver, queue.clone(), next_key.clone());
-        if !runtime::spawn(task) {
+        if !runtime::spawn(async move {
+            let _live = live;
+            task.await
+        }) {
             return Err(CommandError::Stopped);
         }
         Ok(Self {

@@ -2,8 +2,9 @@
 //! number of workers (no thread per peer), and shut down when the extension unloads.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::runtime::{Builder, Handle, Runtime};
 
 /// Two workers: enough to keep DTLS/SCTP work off each other's back on the 2-core machines
@@ -11,6 +12,37 @@ use tokio::runtime::{Builder, Handle, Runtime};
 pub const WORKER_THREADS: usize = 2;
 
 static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
+
+/// Connection tasks that have not finished closing yet.
+static LIVE_CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// Held by a connection's task for its whole life (dropped even if the task is cancelled),
+/// so [`shutdown`] can let connections say goodbye to their peers before stopping.
+pub struct LiveConnection(());
+
+impl LiveConnection {
+    pub fn new() -> Self {
+        LIVE_CONNECTIONS.fetch_add(1, Ordering::AcqRel);
+        Self(())
+    }
+}
+
+impl Default for LiveConnection {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for LiveConnection {
+    fn drop(&mut self) {
+        LIVE_CONNECTIONS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// How many connection tasks are still running.
+pub fn live_connections() -> usize {
+    LIVE_CONNECTIONS.load(Ordering::Acquire)
+}
 
 fn lock() -> std::sync::MutexGuard<'static, Option<Runtime>> {
     RUNTIME.lock().unwrap_or_else(|p| p.into_inner())
@@ -50,9 +82,15 @@ where
     }
 }
 
-/// Stops the runtime: running tasks are dropped at their next await point, which closes
-/// their sockets. Connections still alive afterwards see their commands go nowhere.
+/// Stops the runtime. Connections whose Godot objects are already gone are first given up to
+/// `grace` to finish closing, so their peers see the channels close at once instead of
+/// noticing the silence seconds later; then running tasks are dropped at their next await
+/// point, which closes their sockets.
 pub fn shutdown(grace: Duration) {
+    let deadline = Instant::now() + grace;
+    while live_connections() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
     let runtime = lock().take();
     if let Some(runtime) = runtime {
         runtime.shutdown_timeout(grace);
