@@ -11,6 +11,8 @@ var tree: SceneTree
 var errors: Logger
 var failures: PackedStringArray = []
 var _pairs: Array[PeerPair] = []
+var _processes: Array[int] = []
+var _lobby_peers: Array[LobbyPeer] = []
 
 
 func check(condition: bool, message: String) -> bool:
@@ -44,6 +46,8 @@ func wait_until(condition: Callable, what: String, timeout := DEFAULT_TIMEOUT) -
 	while true:
 		for pair in _pairs:
 			pair.poll()
+		for peer in _lobby_peers:
+			peer.poll()
 		if condition.call():
 			return true
 		if Time.get_ticks_msec() > deadline:
@@ -91,7 +95,50 @@ func receive(channel: WebRTCDataChannel, count: int, what: String) -> Array:
 	return got
 
 
+## The Godot command that works for starting more Godot processes.
+func godot_command() -> String:
+	var godot := OS.get_environment("GODOT_EXECUTABLE")
+	return godot if not godot.is_empty() else OS.get_executable_path()
+
+
+func demo_project_path() -> String:
+	return ProjectSettings.globalize_path("res://").path_join("../../demo_project").simplify_path()
+
+
+## Starts demo_project's lobby signaling server on a free-ish port; returns its ws:// URL.
+## The process is killed when the test ends.
+func start_signaling_server() -> String:
+	var port := 20000 + randi() % 30000
+	var pid := OS.create_process(godot_command(),
+			["--headless", "--path", demo_project_path(), "--", "--server", "--port", str(port)])
+	check(pid > 0, "could not start the signaling server")
+	track_process(pid)
+	return "ws://127.0.0.1:%d" % port
+
+
+## Kills `pid` when the test ends.
+func track_process(pid: int) -> void:
+	if pid > 0:
+		_processes.append(pid)
+
+
+## A connection that meets its partner in `lobby`; polled by wait_until, closed at the end.
+func make_lobby_peer(url: String, lobby: String, offers: bool, config := LOOPBACK) -> LobbyPeer:
+	var peer := LobbyPeer.new(url, lobby, config, offers)
+	_lobby_peers.append(peer)
+	return peer
+
+
 func cleanup() -> void:
 	for pair in _pairs:
 		pair.close()
 	_pairs.clear()
+	for peer in _lobby_peers:
+		peer.close()
+		for error in peer.errors:
+			failures.append("lobby peer: " + error)
+	_lobby_peers.clear()
+	for pid in _processes:
+		if OS.is_process_running(pid):
+			OS.kill(pid)
+	_processes.clear()

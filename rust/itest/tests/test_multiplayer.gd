@@ -6,23 +6,14 @@ extends TestCase
 const MATCH_TIMEOUT := 120.0
 
 
-func _godot() -> String:
-	var godot := OS.get_environment("GODOT_EXECUTABLE")
-	return godot if not godot.is_empty() else OS.get_executable_path()
-
-
-func _demo_project() -> String:
-	return ProjectSettings.globalize_path("res://").path_join("../../demo_project").simplify_path()
-
-
 ## Runs `--local-match` and returns [exit code, summaries by peer id (int → Dictionary)].
 func _play(clients: int, extra: Array = []) -> Array:
 	var dir := OS.get_user_data_dir().path_join("match-%d" % Time.get_ticks_usec())
 	DirAccess.make_dir_recursive_absolute(dir)
-	var args := ["--headless", "--path", _demo_project(), "--", "--local-match", str(clients),
+	var args := ["--headless", "--path", demo_project_path(), "--", "--local-match", str(clients),
 			"--duration", "2", "--match-dir", dir] + extra
-	var pid := OS.create_process(_godot(), args)
-	if not check(pid > 0, "could not start %s" % _godot()):
+	var pid := OS.create_process(godot_command(), args)
+	if not check(pid > 0, "could not start %s" % godot_command()):
 		return [-1, {}]
 	var finished := await wait_until(func() -> bool: return not OS.is_process_running(pid),
 			"the %d-client match to finish" % clients, MATCH_TIMEOUT)
@@ -108,8 +99,8 @@ func test_a_peer_that_quits_is_seen_disconnecting() -> void:
 
 func test_signaling_server_rejects_malformed_messages_and_keeps_serving() -> void:
 	var port := 20000 + randi() % 30000
-	var server: Dictionary = OS.execute_with_pipe(_godot(),
-			["--headless", "--path", _demo_project(), "--", "--server", "--port", str(port)], false)
+	var server: Dictionary = OS.execute_with_pipe(godot_command(),
+			["--headless", "--path", demo_project_path(), "--", "--server", "--port", str(port)], false)
 	if not check(server.has("pid"), "could not start the signaling server"):
 		return
 	var url := "ws://127.0.0.1:%d" % port

@@ -1,0 +1,21 @@
+extends TestCase
+## Interop: this addon against other peers through demo_project's lobby server. The first
+## row of the matrix is the addon against itself across the lobby, which also proves the
+## harness (LobbyPeer) the other rows use.
+
+
+func test_godot_to_godot_through_the_lobby() -> void:
+	var url := start_signaling_server()
+	var offerer := make_lobby_peer(url, "self", true)
+	var answerer := make_lobby_peer(url, "self", false)
+	var channel := offerer.pc.create_data_channel("hello", {"negotiated": true, "id": 9})
+	var other := answerer.pc.create_data_channel("hello", {"negotiated": true, "id": 9})
+	if not await wait_until(func() -> bool:
+			return channel.get_ready_state() == WebRTCDataChannel.STATE_OPEN \
+					and other.get_ready_state() == WebRTCDataChannel.STATE_OPEN,
+			"the negotiated channel to open across the lobby"):
+		return
+	channel.put_packet("over the lobby".to_utf8_buffer())
+	var got := await receive(other, 1, "a packet across the lobby")
+	if got.size() == 1:
+		check_eq(got[0][0].get_string_from_utf8(), "over the lobby", "packet")
