@@ -16,6 +16,9 @@ var states_a: Array[int] = []
 var states_b: Array[int] = []
 var outbox_a: Array = []
 var outbox_b: Array = []
+## Every candidate line each side gathered.
+var candidates_a: PackedStringArray = []
+var candidates_b: PackedStringArray = []
 ## Non-OK results the relay got back from the API.
 var relay_errors: PackedStringArray = []
 var channel_a: WebRTCDataChannel
@@ -26,13 +29,13 @@ func _init(config: Dictionary, relay: bool) -> void:
 	auto_relay = relay
 	a.initialize(config)
 	b.initialize(config)
-	_wire(a, b, received_a, outbox_a)
-	_wire(b, a, received_b, outbox_b)
+	_wire(a, b, received_a, outbox_a, candidates_a)
+	_wire(b, a, received_b, outbox_b, candidates_b)
 	_record()
 
 
 func _wire(from: WebRTCPeerConnection, to: WebRTCPeerConnection, received: Array[WebRTCDataChannel],
-		outbox: Array) -> void:
+		outbox: Array, gathered: PackedStringArray) -> void:
 	from.session_description_created.connect(func(type: String, sdp: String) -> void:
 		if not auto_relay:
 			outbox.append(["description", type, sdp])
@@ -40,6 +43,7 @@ func _wire(from: WebRTCPeerConnection, to: WebRTCPeerConnection, received: Array
 		_expect_ok(from.set_local_description(type, sdp), "set_local_description(%s)" % type)
 		_expect_ok(to.set_remote_description(type, sdp), "set_remote_description(%s)" % type))
 	from.ice_candidate_created.connect(func(mid: String, index: int, candidate: String) -> void:
+		gathered.append(candidate)
 		if not auto_relay:
 			outbox.append(["candidate", mid, index, candidate])
 			return

@@ -14,7 +14,7 @@ use super::config::{
 use super::events::{ConnectionState, Event, SdpKind, SignalQueue, SignalingState};
 use super::interfaces::bind_addresses;
 use super::runtime;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use tokio::sync::{mpsc, watch};
 use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
@@ -203,6 +203,9 @@ struct Handler {
     signaling: Mutex<SignalingState>,
     connection: OnceLock<Weak<dyn PeerConnection>>,
     closed: watch::Receiver<bool>,
+    /// Local candidates gathered so far: gathering that completes with none is hopeless.
+    gathered: AtomicUsize,
+    relay_only: bool,
 }
 
 #[async_trait::async_trait]
@@ -210,6 +213,7 @@ impl PeerConnectionEventHandler for Handler {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
         match event.candidate.to_json() {
             Ok(init) => {
+                self.gathered.fetch_add(1, Ordering::Relaxed);
                 let mid = self.local_mid.lock().map(|m| m.clone()).unwrap_or_default();
                 self.queue.push(Event::IceCandidate {
                     mid,
@@ -229,6 +233,22 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
         self.queue.push(Event::GatheringState(state.into()));
+        if state == RTCIceGatheringState::Complete && self.gathered.load(Ordering::Relaxed) == 0 {
+            // webrtc-rs 0.21.1 reports no candidate errors (a refused TURN allocation is only
+            // logged), so say what a candidate-less connection means instead of letting the
+            // game wait for a connection that cannot come.
+            let why = if self.relay_only {
+                "with iceTransportPolicy \"relay\" this means no TURN server granted an \
+                 allocation: check its URL, username and credential"
+            } else {
+                "no local address could be used"
+            };
+            self.queue.push(Event::Error(format!(
+                "ICE gathering finished without a single candidate ({why}); the connection cannot succeed"
+            )));
+            self.queue
+                .push(Event::ConnectionState(ConnectionState::Failed));
+        }
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
@@ -341,6 +361,8 @@ async fn run(
         signaling: Mutex::new(SignalingState::Stable),
         connection: OnceLock::new(),
         closed: closed.clone(),
+        gathered: AtomicUsize::new(0),
+        relay_only: config.ice_transport_policy == IceTransportPolicy::Relay,
     });
     let connection: Arc<dyn PeerConnection> = match build(&config, handler.clone()).await {
         Ok(connection) => Arc::new(connection),
