@@ -19,6 +19,7 @@ func _run() -> void:
 	var filter := OS.get_environment("WEBRTC_RS_TEST_FILTER")
 	var passed := 0
 	var failed := 0
+	var skipped := 0
 	var files := Array(DirAccess.get_files_at(TESTS_DIR))
 	files.sort()
 	for file: String in files:
@@ -46,7 +47,10 @@ func _run() -> void:
 			for message in errors.take():
 				case.failures.append("unexpected error: " + message)
 			var took := (Time.get_ticks_msec() - started) / 1000.0
-			if case.failures.is_empty():
+			if case.skipped != "" and case.failures.is_empty():
+				skipped += 1
+				print("SKIP %s: %s" % [full_name, case.skipped])
+			elif case.failures.is_empty():
 				passed += 1
 				print("PASS %s (%.2fs)" % [full_name, took])
 			else:
@@ -55,7 +59,10 @@ func _run() -> void:
 				for failure in case.failures:
 					print("    - " + failure)
 	OS.remove_logger(errors)
-	print("%d passed, %d failed" % [passed, failed])
+	if skipped > 0:
+		print("%d passed, %d failed, %d skipped" % [passed, failed, skipped])
+	else:
+		print("%d passed, %d failed" % [passed, failed])
 	quit(1 if failed > 0 or passed == 0 else 0)
 
 

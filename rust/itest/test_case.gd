@@ -10,9 +10,15 @@ const LOOPBACK := {"webrtc_rs": {"interfaces": ["lo"]}}
 var tree: SceneTree
 var errors: Logger
 var failures: PackedStringArray = []
+## Why the test was skipped ("" when it was not): only for what the machine refuses.
+var skipped := ""
 var _pairs: Array[PeerPair] = []
 var _processes: Array[int] = []
 var _lobby_peers: Array[LobbyPeer] = []
+
+
+func skip(reason: String) -> void:
+	skipped = reason
 
 
 func check(condition: bool, message: String) -> bool:

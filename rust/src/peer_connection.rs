@@ -255,7 +255,13 @@ impl PeerConnection {
                     ],
                 );
             }
-            Event::ConnectionState(state) => self.connection_state = state,
+            Event::ConnectionState(state) => {
+                self.connection_state = state;
+                if state == ConnectionState::Failed {
+                    // Godot's reference: a channel is CLOSED when "the connection failed".
+                    self.mark_channels_closed();
+                }
+            }
             Event::GatheringState(state) => self.gathering_state = state,
             Event::SignalingState(state) => self.signaling_state = state,
             Event::ChannelReceived { info, handle } => {
@@ -364,8 +370,13 @@ impl PeerConnection {
         self.generation += 1;
         self.connection_state = state;
         self.events.clear();
-        for (_, id) in self.channels.drain() {
-            if let Ok(mut channel) = Gd::<DataChannel>::try_from_instance_id(id) {
+        self.mark_channels_closed();
+        self.channels.clear();
+    }
+
+    fn mark_channels_closed(&self) {
+        for id in self.channels.values() {
+            if let Ok(mut channel) = Gd::<DataChannel>::try_from_instance_id(*id) {
                 channel.bind_mut().on_closed();
             }
         }
