@@ -76,15 +76,8 @@ pub fn parse_connection_config(
 ) -> Result<(ConnectionConfig, Vec<String>), ConfigError> {
     let mut warnings = Vec::new();
     let mut config = ConnectionConfig::default();
-    let map = match value {
-        Value::Null => return Ok((config, warnings)),
-        Value::Object(map) => map,
-        other => {
-            return Err(ConfigError::new(
-                "configuration",
-                format!("expected a Dictionary, got {}", describe(other)),
-            ))
-        }
+    let Some(map) = options_map("configuration", value)? else {
+        return Ok((config, warnings));
     };
     for (key, item) in map {
         match key.as_str() {
@@ -264,15 +257,8 @@ pub const MAX_CHANNEL_ID: u16 = 65534;
 pub fn parse_channel_options(value: &Value) -> Result<(ChannelOptions, Vec<String>), ConfigError> {
     let mut warnings = Vec::new();
     let mut options = ChannelOptions::default();
-    let map = match value {
-        Value::Null => return Ok((options, warnings)),
-        Value::Object(map) => map,
-        other => {
-            return Err(ConfigError::new(
-                "options",
-                format!("expected a Dictionary, got {}", describe(other)),
-            ))
-        }
+    let Some(map) = options_map("options", value)? else {
+        return Ok((options, warnings));
     };
     let mut negotiated = false;
     let mut id = None;
@@ -342,6 +328,18 @@ fn describe(value: &Value) -> String {
         Value::String(s) => format!("String \"{s}\""),
         Value::Array(_) => "an Array".into(),
         Value::Object(_) => "a Dictionary".into(),
+    }
+}
+
+/// The top-level options: `None` when none were given (Godot passes an empty Dictionary,
+/// a caller of the backend may pass `null`).
+fn options_map<'a>(
+    what: &str,
+    value: &'a Value,
+) -> Result<Option<&'a Map<String, Value>>, ConfigError> {
+    match value {
+        Value::Null => Ok(None),
+        other => expect_object(what, other).map(Some),
     }
 }
 
