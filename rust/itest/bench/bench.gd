@@ -1,0 +1,277 @@
+extends SceneTree
+## The benchmark: this addon side by side with Godot's ENet, on loopback.
+##   godot --headless --path rust/itest -s res://bench/bench.gd -- [quick] [runs=N] [out=FILE]
+## Throughput and latency run between two Godot processes (bench_peer.gd); setup, main-thread
+## cost and footprint are measured in this process. Every figure is the median of `runs`
+## runs. Prints a table and writes JSON (default: bench-results.json in the current folder).
+
+const MIB := 1 << 20
+
+var options := {"runs": "3", "out": "bench-results.json"}
+var results := {}
+var _pairs: Array[PeerPair] = []
+
+
+func _initialize() -> void:
+	for arg in OS.get_cmdline_user_args():
+		var parts := arg.split("=", true, 1)
+		options[parts[0]] = parts[1] if parts.size() > 1 else "1"
+	_run.call_deferred()
+
+
+func _run() -> void:
+	var quick := options.has("quick")
+	var runs := int(options["runs"])
+	var header := {
+		"godot": Engine.get_version_info()["string"],
+		"addon_build": "release" if OS.has_feature("template_release") or not OS.is_debug_build() else "debug (Godot editor binary; addon built with .ci/build_addon.sh release)",
+		"cores": OS.get_processor_count(),
+		"cpu": OS.get_processor_name(),
+		"runs": runs,
+		"quick": quick,
+	}
+	results["header"] = header
+	print("webrtc_rs benchmark — Godot %s, %d cores (%s), median of %d runs%s" % [header["godot"],
+			header["cores"], header["cpu"], runs, " (quick)" if quick else ""])
+	var bulk := 32 * MIB if quick else 256 * MIB
+	var sizes := [[16384, bulk], [1024, bulk / 8], [64, bulk / 64]]
+	for transport in ["webrtc", "enet"]:
+		for entry: Array in sizes:
+			await _median("throughput/%s/reliable/%d" % [transport, entry[0]], runs, func() -> Dictionary:
+				return await _two_process(transport, "send", "receive",
+						["size=%d" % entry[0], "total=%d" % entry[1], "channel=reliable"]))
+		await _median("throughput/%s/unreliable/1024" % transport, runs, func() -> Dictionary:
+			return await _two_process(transport, "send", "receive",
+					["size=1024", "total=%d" % (bulk / 16), "channel=unreliable"]))
+		for fps in [0, 60]:
+			await _median("latency/%s/64B/%dfps" % [transport, fps], runs, func() -> Dictionary:
+				return await _two_process(transport, "ping", "pong",
+						["count=%d" % (300 if fps == 60 else 2000), "fps=%d" % fps]))
+	await _median("setup/1", runs, func() -> Dictionary: return await _setup(1))
+	await _median("setup/16", runs, func() -> Dictionary: return await _setup(16))
+	await _median("main_thread/8x3", runs, _main_thread_cost)
+	results["footprint"] = await _footprint()
+	_print_table()
+	var file := FileAccess.open(options["out"], FileAccess.WRITE)
+	file.store_string(JSON.stringify(results, "  "))
+	file.close()
+	print("\nwritten: %s" % ProjectSettings.globalize_path(options["out"]) if options["out"].begins_with("res://") else "\nwritten: %s" % options["out"])
+	quit(0)
+
+
+## Runs `measure` `runs` times and keeps the median of every figure.
+func _median(name: String, runs: int, measure: Callable) -> void:
+	var samples: Array[Dictionary] = []
+	for i in runs:
+		var figures: Dictionary = await measure.call()
+		if figures.is_empty():
+			print("  %s: run %d failed" % [name, i + 1])
+			continue
+		samples.append(figures)
+	if samples.is_empty():
+		results[name] = {"failed": true}
+		return
+	var median := {}
+	for key in samples[0]:
+		var values := samples.map(func(s: Dictionary) -> Variant: return s.get(key))
+		if typeof(values[0]) in [TYPE_INT, TYPE_FLOAT]:
+			values.sort()
+			median[key] = values[values.size() / 2]
+		else:
+			median[key] = values[0]
+	results[name] = median
+	print("  %-40s %s" % [name, JSON.stringify(median)])
+
+
+func _godot() -> String:
+	var godot := OS.get_environment("GODOT_EXECUTABLE")
+	return godot if not godot.is_empty() else OS.get_executable_path()
+
+
+## Starts the two bench_peer processes and returns the measuring side's figures.
+func _two_process(transport: String, first_role: String, second_role: String, extra: Array) -> Dictionary:
+	var tag := "%d" % Time.get_ticks_usec()
+	var result := OS.get_user_data_dir().path_join("bench-%s.json" % tag)
+	var common := ["transport=" + transport, "result=" + result] + extra
+	var pids: Array[int] = []
+	if transport == "webrtc":
+		var port := 20000 + randi() % 30000
+		pids.append(OS.create_process(_godot(), ["--headless", "--path",
+				ProjectSettings.globalize_path("res://").path_join("../../demo_project").simplify_path(),
+				"--", "--server", "--port", str(port)]))
+		common += ["url=ws://127.0.0.1:%d" % port, "lobby=bench" + tag]
+	else:
+		common += ["port=%d" % (20000 + randi() % 30000)]
+	var script := ["--headless", "--path", ProjectSettings.globalize_path("res://"), "-s", "res://bench/bench_peer.gd", "--"]
+	# The measuring side starts first (ENet's server side must be listening).
+	pids.append(OS.create_process(_godot(), script + ["role=" + second_role] + common))
+	pids.append(OS.create_process(_godot(), script + ["role=" + first_role] + common))
+	var deadline := Time.get_ticks_msec() + 240000
+	while not FileAccess.file_exists(result) and Time.get_ticks_msec() < deadline:
+		await process_frame
+	await process_frame
+	for pid in pids:
+		if OS.is_process_running(pid):
+			OS.kill(pid)
+	var parsed: Variant = JSON.parse_string(FileAccess.get_file_as_string(result)) if FileAccess.file_exists(result) else null
+	DirAccess.remove_absolute(result)
+	return parsed if typeof(parsed) == TYPE_DICTIONARY else {}
+
+
+## Offer → channel open on both sides, for `count` connections at once (in-process signaling).
+func _setup(count: int) -> Dictionary:
+	var pairs: Array[PeerPair] = []
+	var start := Time.get_ticks_usec()
+	for i in count:
+		var pair := PeerPair.new(TestCase.LOOPBACK, true)
+		pair.channel_a = pair.a.create_data_channel("x", {"negotiated": true, "id": 1})
+		pair.channel_b = pair.b.create_data_channel("x", {"negotiated": true, "id": 1})
+		pair.a.create_offer()
+		pairs.append(pair)
+	var open_at: Array[float] = []
+	var deadline := Time.get_ticks_msec() + 30000
+	while open_at.size() < count and Time.get_ticks_msec() < deadline:
+		for pair in pairs:
+			pair.poll()
+		open_at.clear()
+		for pair in pairs:
+			if pair.channel_a.get_ready_state() == WebRTCDataChannel.STATE_OPEN \
+					and pair.channel_b.get_ready_state() == WebRTCDataChannel.STATE_OPEN:
+				open_at.append(0.0)
+		if open_at.size() < count:
+			await process_frame
+	var took := (Time.get_ticks_usec() - start) / 1000.0
+	for pair in pairs:
+		pair.close()
+	if open_at.size() < count:
+		return {}
+	return {"all_open_ms": took}
+
+
+## poll() cost for 8 connections × 3 channels, idle and with 100 messages/s per channel,
+## and put_packet() cost per message.
+func _main_thread_cost() -> Dictionary:
+	var pairs: Array[PeerPair] = []
+	var channels: Array[WebRTCDataChannel] = []
+	var receivers: Array[WebRTCDataChannel] = []
+	for i in 8:
+		var pair := PeerPair.new(TestCase.LOOPBACK, true)
+		for id in 3:
+			channels.append(pair.a.create_data_channel("c%d" % id, {"negotiated": true, "id": id + 1}))
+			receivers.append(pair.b.create_data_channel("c%d" % id, {"negotiated": true, "id": id + 1}))
+		pair.a.create_offer()
+		pairs.append(pair)
+	var deadline := Time.get_ticks_msec() + 30000
+	while Time.get_ticks_msec() < deadline and not channels.all(func(c: WebRTCDataChannel) -> bool: return c.get_ready_state() == WebRTCDataChannel.STATE_OPEN) \
+			or not receivers.all(func(c: WebRTCDataChannel) -> bool: return c.get_ready_state() == WebRTCDataChannel.STATE_OPEN):
+		for pair in pairs:
+			pair.poll()
+		await process_frame
+	# Idle: the 8 receiving connections' poll() per frame.
+	var idle := await _poll_cost(pairs, [], receivers, 300)
+	# Busy: each sending channel 100 messages/s (at 60 frames/s, ~1.7 per frame).
+	var busy := await _poll_cost(pairs, channels, receivers, 300)
+	var payload := PackedByteArray()
+	payload.resize(64)
+	var t := Time.get_ticks_usec()
+	for i in 10000:
+		channels[i % channels.size()].put_packet(payload)
+	var put_us := (Time.get_ticks_usec() - t) / 10000.0
+	for pair in pairs:
+		pair.close()
+	return {"poll_idle_us_per_frame": idle, "poll_busy_us_per_frame": busy, "put_packet_us": put_us}
+
+
+func _poll_cost(pairs: Array[PeerPair], senders: Array[WebRTCDataChannel], receivers: Array[WebRTCDataChannel],
+		frames: int) -> float:
+	var payload := PackedByteArray()
+	payload.resize(64)
+	var total := 0
+	var credit := 0.0
+	for frame in frames:
+		credit += 100.0 / 60.0
+		while credit >= 1.0:
+			credit -= 1.0
+			for channel in senders:
+				channel.put_packet(payload)
+		for pair in pairs:
+			pair.a.poll()
+		# Timed: the receiving connections' poll(), which delivers what arrived.
+		var t := Time.get_ticks_usec()
+		for pair in pairs:
+			pair.b.poll()
+		total += Time.get_ticks_usec() - t
+		for channel in receivers:
+			while channel.get_available_packet_count() > 0:
+				channel.get_packet()
+		await process_frame
+	return float(total) / frames
+
+
+func _footprint() -> Dictionary:
+	var out := {"before": _memory()}
+	var held: Array[PeerPair] = []
+	for target in [1, 16, 64]:
+		while held.size() * 2 < target:
+			var pair := PeerPair.new(TestCase.LOOPBACK, true)
+			pair.channel_a = pair.a.create_data_channel("x", {"negotiated": true, "id": 1})
+			pair.channel_b = pair.b.create_data_channel("x", {"negotiated": true, "id": 1})
+			pair.a.create_offer()
+			held.append(pair)
+		var deadline := Time.get_ticks_msec() + 60000
+		while Time.get_ticks_msec() < deadline and not held.all(func(p: PeerPair) -> bool: return p.channel_b.get_ready_state() == WebRTCDataChannel.STATE_OPEN):
+			for pair in held:
+				pair.poll()
+			await process_frame
+		out["connections_%d" % (held.size() * 2)] = _memory()
+	for pair in held:
+		pair.close()
+	held.clear()
+	var settle := Time.get_ticks_msec() + 3000
+	while Time.get_ticks_msec() < settle:
+		await process_frame
+	out["after_closing"] = _memory()
+	print("  footprint %s" % JSON.stringify(out))
+	return out
+
+
+static func _memory() -> Dictionary:
+	# /proc files report size 0, so read them line by line.
+	var file := FileAccess.open("/proc/self/status", FileAccess.READ)
+	var figures := {}
+	while file != null and not file.eof_reached():
+		var line := file.get_line()
+		if line.begins_with("VmRSS:"):
+			figures["rss_mb"] = int(line.split(":")[1].strip_edges().split(" ")[0]) / 1024.0
+		elif line.begins_with("Threads:"):
+			figures["threads"] = int(line.split(":")[1].strip_edges())
+	return figures
+
+
+func _print_table() -> void:
+	print("\n%-34s %14s %14s %8s" % ["", "webrtc_rs", "ENet", "ratio"])
+	for size in [16384, 1024, 64]:
+		var w: Dictionary = results.get("throughput/webrtc/reliable/%d" % size, {})
+		var e: Dictionary = results.get("throughput/enet/reliable/%d" % size, {})
+		_row("reliable %d B: MB/s" % size, w.get("mb_per_s", 0.0), e.get("mb_per_s", 0.0))
+		_row("reliable %d B: messages/s" % size, w.get("messages_per_s", 0.0), e.get("messages_per_s", 0.0))
+	for transport in ["webrtc", "enet"]:
+		var u: Dictionary = results.get("throughput/%s/unreliable/1024" % transport, {})
+		if u.has("sent"):
+			print("%-34s %s: %d of %d delivered" % ["unreliable 1 KiB", transport, u["received"], u["sent"]])
+	for fps in [0, 60]:
+		var w: Dictionary = results.get("latency/webrtc/64B/%dfps" % fps, {})
+		var e: Dictionary = results.get("latency/enet/64B/%dfps" % fps, {})
+		_row("RTT 64 B %s: median ms" % ("uncapped" if fps == 0 else "60 Hz"), w.get("median_ms", 0.0), e.get("median_ms", 0.0))
+		_row("RTT 64 B %s: p99 ms" % ("uncapped" if fps == 0 else "60 Hz"), w.get("p99_ms", 0.0), e.get("p99_ms", 0.0))
+	print("%-34s %14.1f" % ["setup, 1 connection: ms", results.get("setup/1", {}).get("all_open_ms", 0.0)])
+	print("%-34s %14.1f" % ["setup, 16 at once: ms", results.get("setup/16", {}).get("all_open_ms", 0.0)])
+	var cost: Dictionary = results.get("main_thread/8x3", {})
+	print("%-34s %14.1f" % ["poll() 8x3 idle: µs/frame", cost.get("poll_idle_us_per_frame", 0.0)])
+	print("%-34s %14.1f" % ["poll() 8x3 100 msg/s: µs/frame", cost.get("poll_busy_us_per_frame", 0.0)])
+	print("%-34s %14.2f" % ["put_packet: µs/message", cost.get("put_packet_us", 0.0)])
+
+
+func _row(label: String, ours: float, enet_value: float) -> void:
+	var ratio := ours / enet_value if enet_value > 0.0 else 0.0
+	print("%-34s %14.2f %14.2f %8.2f" % [label, ours, enet_value, ratio])
