@@ -16,6 +16,7 @@ use super::interfaces::bind_addresses;
 use super::runtime;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
 use webrtc::peer_connection::{
@@ -297,17 +298,29 @@ async fn channel_info(
     })
 }
 
+/// Pacing of ICE connectivity checks, and how many a pair gets before it is given up.
+const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(50);
+const ICE_CHECKS_PER_PAIR: u16 = 40;
+
 async fn build(
     config: &ConnectionConfig,
     handler: Arc<Handler>,
 ) -> Result<impl PeerConnection, String> {
     let interfaces = config.interfaces.clone().or_else(interfaces_from_env);
     let addresses = bind_addresses(interfaces.as_deref())?;
-    let mut settings = SettingEngineBuilder::new().with_sctp_max_message_size(
-        rtc::peer_connection::configuration::setting_engine::SctpMaxMessageSize::Bounded(
-            super::channel::MAX_PACKET_SIZE as u32,
-        ),
-    );
+    let mut settings = SettingEngineBuilder::new()
+        .with_sctp_max_message_size(
+            rtc::peer_connection::configuration::setting_engine::SctpMaxMessageSize::Bounded(
+                super::channel::MAX_PACKET_SIZE as u32,
+            ),
+        )
+        // Setup time (measured on loopback: offer -> channels open went from 1.2-1.6 s to
+        // ~0.45 s). A check may come from the peer before its trickled candidates do, making
+        // a peer-reflexive pair that webrtc-rs would only accept after 1 s: accept it at once,
+        // as browsers do. And pace checks every 50 ms instead of 200 ms, with as many
+        // attempts as keep a pair alive for 2 s (the default gives up after 1.4 s).
+        .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
+        .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_CHECKS_PER_PAIR));
     if interfaces.is_some() {
         // A restricted connection must not reach beyond its interfaces, and mDNS would
         // open a multicast socket on all of them.
