@@ -34,7 +34,7 @@ func test_browser_echo_peer_it_offers() -> void:
 
 func _echo_against_browser(we_offer: bool) -> void:
 	var chromium := OS.get_environment("WEBRTC_RS_CHROMIUM")
-	if not check(not chromium.is_empty(), "WEBRTC_RS_CHROMIUM is not set: run the suite through .ci/test, which installs chromium (.ci/install_chromium.sh)"):
+	if not check(not chromium.is_empty(), "WEBRTC_RS_CHROMIUM is not set: run the suite through .ci/test, which installs chromium"):
 		return
 	var url := start_signaling_server()
 	var http_port := 20000 + randi() % 30000
