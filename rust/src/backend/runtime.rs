@@ -96,8 +96,3 @@ pub fn shutdown(grace: Duration) {
         runtime.shutdown_timeout(grace);
     }
 }
-
-/// Whether the runtime is currently running (for tests and footprint checks).
-pub fn is_running() -> bool {
-    lock().is_some()
-}
