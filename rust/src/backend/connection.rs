@@ -25,7 +25,6 @@ use webrtc::peer_connection::{
     RTCIceTransportPolicy, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
     RTCSessionDescription, RTCSignalingState, SettingEngineBuilder,
 };
-use webrtc::runtime::TokioRuntime;
 
 /// Something the main thread could reject on the spot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -350,7 +349,7 @@ async fn build(
     PeerConnectionBuilder::new()
         .with_configuration(rtc_config)
         .with_setting_engine(settings.build())
-        .with_runtime(Arc::new(TokioRuntime))
+        .with_runtime(Arc::new(super::sockets::BufferedRuntime::new()))
         .with_handler(handler)
         .with_udp_addrs(addresses)
         .build()

@@ -9,6 +9,7 @@ pub mod events;
 pub mod interfaces;
 pub mod runtime;
 pub mod signaling;
+pub mod sockets;
 
 pub use channel::{ChannelHandle, ChannelInfo, ChannelKey, SendError, MAX_PACKET_SIZE};
 pub use config::{ChannelOptions, ConfigError, ConnectionConfig};
