@@ -102,12 +102,12 @@ func receive(channel: WebRTCDataChannel, count: int, what: String) -> Array:
 
 
 ## The Godot command that works for starting more Godot processes.
-func godot_command() -> String:
+static func godot_command() -> String:
 	var godot := OS.get_environment("GODOT_EXECUTABLE")
 	return godot if not godot.is_empty() else OS.get_executable_path()
 
 
-func demo_project_path() -> String:
+static func demo_project_path() -> String:
 	return ProjectSettings.globalize_path("res://").path_join("../../demo_project").simplify_path()
 
 

@@ -83,11 +83,6 @@ func _median(name: String, runs: int, measure: Callable) -> void:
 	print("  %-40s %s" % [name, JSON.stringify(median)])
 
 
-func _godot() -> String:
-	var godot := OS.get_environment("GODOT_EXECUTABLE")
-	return godot if not godot.is_empty() else OS.get_executable_path()
-
-
 ## Starts the two bench_peer processes and returns the measuring side's figures.
 func _two_process(transport: String, first_role: String, second_role: String, extra: Array) -> Dictionary:
 	var tag := "%d" % Time.get_ticks_usec()
@@ -96,16 +91,15 @@ func _two_process(transport: String, first_role: String, second_role: String, ex
 	var pids: Array[int] = []
 	if transport == "webrtc":
 		var port := 20000 + randi() % 30000
-		pids.append(OS.create_process(_godot(), ["--headless", "--path",
-				ProjectSettings.globalize_path("res://").path_join("../../demo_project").simplify_path(),
-				"--", "--server", "--port", str(port)]))
+		pids.append(OS.create_process(TestCase.godot_command(), ["--headless", "--path",
+				TestCase.demo_project_path(), "--", "--server", "--port", str(port)]))
 		common += ["url=ws://127.0.0.1:%d" % port, "lobby=bench" + tag]
 	else:
 		common += ["port=%d" % (20000 + randi() % 30000)]
 	var script := ["--headless", "--path", ProjectSettings.globalize_path("res://"), "-s", "res://bench/bench_peer.gd", "--"]
 	# The measuring side starts first (ENet's server side must be listening).
-	pids.append(OS.create_process(_godot(), script + ["role=" + second_role] + common))
-	pids.append(OS.create_process(_godot(), script + ["role=" + first_role] + common))
+	pids.append(OS.create_process(TestCase.godot_command(), script + ["role=" + second_role] + common))
+	pids.append(OS.create_process(TestCase.godot_command(), script + ["role=" + first_role] + common))
 	var deadline := Time.get_ticks_msec() + 240000
 	while not FileAccess.file_exists(result) and Time.get_ticks_msec() < deadline:
 		await process_frame
