@@ -5,6 +5,7 @@
 //! to the backend's writer task without blocking.
 
 use crate::backend::{ChannelHandle, ChannelInfo, ChannelState, SendError, MAX_PACKET_SIZE};
+use crate::peer_connection::clamp_i64;
 use bytes::BytesMut;
 use godot::classes::web_rtc_data_channel::{ChannelState as GodotChannelState, WriteMode};
 use godot::classes::{IWebRtcDataChannelExtension, WebRtcDataChannelExtension};
@@ -228,6 +229,25 @@ impl DataChannel {
             inbox: VecDeque::new(),
             current: BytesMut::new(),
             current_is_string: false,
+        }
+    }
+
+    /// This channel's entry in `WebRTCRsPeerConnection.get_stats()`.
+    pub(crate) fn stats(&self) -> VarDictionary {
+        let stats = self
+            .handle
+            .as_ref()
+            .map(ChannelHandle::stats)
+            .unwrap_or_default();
+        vdict! {
+            "label" => &self.info.label.to_variant(),
+            "id" => &self.get_id().to_variant(),
+            "state" => &(self.get_ready_state().ord() as i64).to_variant(),
+            "buffered_amount" => &clamp_i64(stats.buffered_amount).to_variant(),
+            "messages_sent" => &clamp_i64(stats.messages_sent).to_variant(),
+            "bytes_sent" => &clamp_i64(stats.bytes_sent).to_variant(),
+            "messages_received" => &clamp_i64(stats.messages_received).to_variant(),
+            "bytes_received" => &clamp_i64(stats.bytes_received).to_variant(),
         }
     }
 

@@ -13,7 +13,7 @@ use crate::backend::config::{parse_channel_options, parse_connection_config};
 use crate::backend::signaling::Side;
 use crate::backend::{
     ChannelKey, CommandError, Connection, ConnectionConfig, ConnectionState, Event, GatheringState,
-    SdpKind, SignalingState,
+    SdpKind, SignalingState, TransportStats,
 };
 use crate::data_channel::DataChannel;
 use crate::dictionary::dictionary_to_json;
@@ -230,6 +230,76 @@ impl IWebRtcPeerConnectionExtension for PeerConnection {
         self.closed = true;
         self.signaling_state = SignalingState::Closed;
     }
+}
+
+#[godot_api]
+impl PeerConnection {
+    /// Returns this connection's statistics, which Godot's own `WebRTCPeerConnection` has no
+    /// way to expose:
+    ///
+    /// - `round_trip_time_ms` (float): the selected path's latest STUN round trip; `-1.0`
+    ///   until one was measured;
+    /// - `bytes_sent`, `bytes_received`, `packets_sent`, `packets_received` (int): UDP
+    ///   payload on the connection's transport, all channels and protocol overhead included;
+    /// - `candidate_pair` (Dictionary): the path ICE chose — `local_type` and `remote_type`
+    ///   (`"host"`, `"srflx"`, `"prflx"` or `"relay"`), `local_address`, `remote_address`,
+    ///   `protocol` (`"udp"`); empty until connected;
+    /// - `data_channels` (Array of Dictionary): per channel `label`, `id`, `state`
+    ///   (the `WebRTCDataChannel.ChannelState` value), `buffered_amount`, `messages_sent`,
+    ///   `bytes_sent`, `messages_received`, `bytes_received`.
+    ///
+    /// It waits for the network thread for a few microseconds (at most 100 ms), so call it
+    /// for a HUD or a log line, not for every packet. On a connection that is not started
+    /// or already closed, the figures are zero. With a statically typed
+    /// `WebRTCPeerConnection` variable, call it as `peer.call("get_stats")`.
+    #[func]
+    fn get_stats(&self) -> VarDictionary {
+        let transport = match self.connection.as_ref() {
+            Some(connection) => match connection.transport_stats(STATS_TIMEOUT) {
+                Ok(stats) => stats,
+                Err(error) => {
+                    godot_error!("WebRTCPeerConnection.get_stats(): {error}");
+                    TransportStats::default()
+                }
+            },
+            None => TransportStats::default(),
+        };
+        let pair = match &transport.candidate_pair {
+            Some(pair) => vdict! {
+                "local_type" => &pair.local_type.to_variant(),
+                "remote_type" => &pair.remote_type.to_variant(),
+                "local_address" => &pair.local_address.to_variant(),
+                "remote_address" => &pair.remote_address.to_variant(),
+                "protocol" => &pair.protocol.to_variant(),
+            },
+            None => VarDictionary::new(),
+        };
+        let mut channels = VarArray::new();
+        let mut keys: Vec<_> = self.channels.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            if let Ok(channel) = Gd::<DataChannel>::try_from_instance_id(self.channels[&key]) {
+                channels.push(&channel.bind().stats().to_variant());
+            }
+        }
+        vdict! {
+            "round_trip_time_ms" => &transport.round_trip_time.map_or(-1.0, |s| s * 1000.0).to_variant(),
+            "bytes_sent" => &clamp_i64(transport.bytes_sent).to_variant(),
+            "bytes_received" => &clamp_i64(transport.bytes_received).to_variant(),
+            "packets_sent" => &clamp_i64(transport.packets_sent).to_variant(),
+            "packets_received" => &clamp_i64(transport.packets_received).to_variant(),
+            "candidate_pair" => &pair.to_variant(),
+            "data_channels" => &channels.to_variant(),
+        }
+    }
+}
+
+/// How long `get_stats()` waits for the network thread at most.
+const STATS_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Godot integers are signed 64-bit.
+pub(crate) fn clamp_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 impl PeerConnection {

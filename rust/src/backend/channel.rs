@@ -5,8 +5,9 @@
 use super::config::ChannelOptions;
 use super::events::{Event, SignalQueue};
 use super::runtime;
+use super::stats::{ChannelCounters, ChannelStats};
 use bytes::BytesMut;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 use tokio::sync::{mpsc, watch};
@@ -43,6 +44,9 @@ struct ChannelShared {
     queued: AtomicUsize,
     /// SCTP's own count of bytes handed over but not yet acknowledged, as last sampled.
     in_flight: AtomicUsize,
+    /// Set once the channel has opened (or ended): the connection stops nudging for it.
+    settled: AtomicBool,
+    counters: ChannelCounters,
 }
 
 /// Why a packet was refused.
@@ -135,11 +139,21 @@ impl ChannelHandle {
     pub fn buffered_amount(&self) -> usize {
         self.shared.queued.load(Ordering::Relaxed) + self.shared.in_flight.load(Ordering::Relaxed)
     }
+
+    /// Messages and bytes that went out and came in, and what is still buffered.
+    pub fn stats(&self) -> ChannelStats {
+        self.shared.counters.snapshot(self.buffered_amount())
+    }
 }
 
 impl ChannelEnd {
     pub(crate) fn key(&self) -> ChannelKey {
         self.key
+    }
+
+    /// Whether the channel has opened (or ended), shared with the connection's nudger.
+    pub(crate) fn settled(&self) -> Settled {
+        Settled(self.shared.clone())
     }
 
     /// Starts the reader and writer tasks for a webrtc-rs channel.
@@ -159,6 +173,16 @@ impl ChannelEnd {
             self.shared.clone(),
         ));
         runtime::spawn(write_packets(self, channel, closed));
+    }
+}
+
+/// Tells whether a channel has stopped waiting to open.
+#[derive(Debug, Clone)]
+pub(crate) struct Settled(Arc<ChannelShared>);
+
+impl Settled {
+    pub(crate) fn get(&self) -> bool {
+        self.0.settled.load(Ordering::Acquire)
     }
 }
 
@@ -188,8 +212,11 @@ async fn write_packets(
                 end.shared.queued.fetch_sub(size, Ordering::Relaxed);
                 if let Err(error) = result {
                     log::warn!("webrtc_rs: channel {}: send failed: {error}", end.key);
-                } else if let Ok(in_flight) = channel.outstanding_bytes().await {
-                    end.shared.in_flight.store(in_flight, Ordering::Relaxed);
+                } else {
+                    end.shared.counters.sent(size);
+                    if let Ok(in_flight) = channel.outstanding_bytes().await {
+                        end.shared.in_flight.store(in_flight, Ordering::Relaxed);
+                    }
                 }
             }
             // `Close` from the Godot side, or the Godot object was freed.
@@ -213,14 +240,18 @@ async fn read_events(
     while let Some(event) = channel.poll().await {
         match event {
             DataChannelEvent::OnOpen => {
+                shared.settled.store(true, Ordering::Release);
                 let id = stream_id(&channel, &connection).await;
                 queue.push(Event::ChannelOpen { key, id });
             }
-            DataChannelEvent::OnMessage(message) => queue.push(Event::ChannelMessage {
-                key,
-                is_string: message.is_string,
-                data: message.data,
-            }),
+            DataChannelEvent::OnMessage(message) => {
+                shared.counters.received(message.data.len());
+                queue.push(Event::ChannelMessage {
+                    key,
+                    is_string: message.is_string,
+                    data: message.data,
+                })
+            }
             DataChannelEvent::OnBufferedAmountLow => {
                 if let Ok(in_flight) = channel.outstanding_bytes().await {
                     shared.in_flight.store(in_flight, Ordering::Relaxed);
@@ -232,6 +263,7 @@ async fn read_events(
         }
     }
     shared.in_flight.store(0, Ordering::Relaxed);
+    shared.settled.store(true, Ordering::Release);
     queue.push(Event::ChannelClosed { key });
 }
 

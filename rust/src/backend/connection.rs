@@ -7,23 +7,24 @@
 //! syntax, the signaling-state table) it checked before sending; what only webrtc-rs can
 //! judge comes back as [`Event::Error`].
 
-use super::channel::{channel_pair, ChannelEnd, ChannelHandle, ChannelInfo, ChannelKey};
+use super::channel::{channel_pair, ChannelEnd, ChannelHandle, ChannelInfo, ChannelKey, Settled};
 use super::config::{
     interfaces_from_env, BundlePolicy, ChannelOptions, ConnectionConfig, IceTransportPolicy,
 };
 use super::events::{ConnectionState, Event, SdpKind, SignalQueue, SignalingState};
 use super::interfaces::bind_addresses;
 use super::runtime;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use super::stats::TransportStats;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCBundlePolicy,
-    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceGatheringState, RTCIceServer,
-    RTCIceTransportPolicy, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
-    RTCSessionDescription, RTCSignalingState, SettingEngineBuilder,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceConnectionState, RTCIceGatheringState,
+    RTCIceServer, RTCIceTransportPolicy, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCSessionDescription, RTCSignalingState, SettingEngineBuilder, StatsSelector,
 };
 
 /// Something the main thread could reject on the spot.
@@ -54,6 +55,17 @@ pub struct Connection {
     commands: mpsc::UnboundedSender<Command>,
     queue: Arc<SignalQueue>,
     next_key: Arc<AtomicU64>,
+    /// The webrtc-rs connection once built, for statistics.
+    peer: Arc<OnceLock<Weak<dyn PeerConnection>>>,
+}
+
+/// Why statistics could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatsError {
+    #[error("the connection did not answer within {0:?} (the background runtime is overloaded)")]
+    Timeout(Duration),
+    #[error("the background runtime is not running")]
+    Stopped,
 }
 
 impl Connection {
@@ -63,8 +75,15 @@ impl Connection {
         let (commands, receiver) = mpsc::unbounded_channel();
         let queue = Arc::new(SignalQueue::default());
         let next_key = Arc::new(AtomicU64::new(1));
+        let peer = Arc::new(OnceLock::new());
         let live = runtime::LiveConnection::new();
-        let task = run(config, receiver, queue.clone(), next_key.clone());
+        let task = run(
+            config,
+            receiver,
+            queue.clone(),
+            next_key.clone(),
+            peer.clone(),
+        );
         if !runtime::spawn(async move {
             let _live = live;
             task.await
@@ -75,6 +94,30 @@ impl Connection {
             commands,
             queue,
             next_key,
+            peer,
+        })
+    }
+
+    /// Reads the connection-wide statistics, waiting at most `timeout` for webrtc-rs (which
+    /// answers from memory, in microseconds, unless its runtime is swamped). Before the
+    /// connection exists, everything is zero.
+    pub fn transport_stats(&self, timeout: Duration) -> Result<TransportStats, StatsError> {
+        let Some(peer) = self.peer.get().and_then(Weak::upgrade) else {
+            return Ok(TransportStats::default());
+        };
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        let spawned = runtime::spawn(async move {
+            let report = peer
+                .get_stats(std::time::Instant::now(), StatsSelector::None)
+                .await;
+            let _ = sender.send(TransportStats::from_report(&report));
+        });
+        if !spawned {
+            return Err(StatsError::Stopped);
+        }
+        receiver.recv_timeout(timeout).map_err(|error| match error {
+            std::sync::mpsc::RecvTimeoutError::Timeout => StatsError::Timeout(timeout),
+            std::sync::mpsc::RecvTimeoutError::Disconnected => StatsError::Stopped,
         })
     }
 
@@ -202,14 +245,73 @@ struct Handler {
     /// rejected description.
     signaling: Mutex<SignalingState>,
     connection: OnceLock<Weak<dyn PeerConnection>>,
+    /// This handler itself, for tasks it starts from its callbacks.
+    me: OnceLock<Weak<Handler>>,
+    /// Whether a [`nudge_until_open`] task is running.
+    nudging: AtomicBool,
     closed: watch::Receiver<bool>,
     /// Local candidates gathered so far: gathering that completes with none is hopeless.
     gathered: AtomicUsize,
     relay_only: bool,
+    /// This side's channels, for [`nudge_until_open`].
+    local_channels: Mutex<Vec<(Weak<dyn DataChannel>, Settled)>>,
+}
+
+/// How often, and for how long after the connection comes up, the driver is nudged.
+const NUDGE_INTERVAL: Duration = Duration::from_millis(2);
+const NUDGE_WINDOW: Duration = Duration::from_secs(2);
+
+/// Works around a scheduling gap in webrtc-rs 0.21.1's driver loop: packets that the core
+/// queues while the driver dispatches events (the DTLS ClientHello once ICE is up, the SCTP
+/// INIT once DTLS is up, the channel OPEN messages once SCTP is up) are only flushed on the
+/// driver's next wake-up, which with nothing else happening is the ICE timer up to 200 ms
+/// later. That cost three such waits per connection (offer -> open ~450 ms on loopback). Any call that wakes the driver flushes
+/// them; setting a channel's low-water mark to the value it already has is such a call with
+/// no other effect. So, from the moment ICE is up until this side's channels have opened,
+/// wake it every couple of milliseconds.
+async fn nudge_until_open(handler: Arc<Handler>) {
+    let deadline = tokio::time::Instant::now() + NUDGE_WINDOW;
+    while tokio::time::Instant::now() < deadline && !*handler.closed.borrow() {
+        let waiting: Vec<Arc<dyn DataChannel>> = match handler.local_channels.lock() {
+            Ok(mut channels) => {
+                channels.retain(|(channel, settled)| channel.strong_count() > 0 && !settled.get());
+                channels.iter().filter_map(|(c, _)| c.upgrade()).collect()
+            }
+            Err(_) => return,
+        };
+        let Some(channel) = waiting.first() else {
+            return;
+        };
+        // The read task sets the same threshold when it starts; this only wakes the driver.
+        let _ = channel.set_buffered_amount_low_threshold(0).await;
+        drop(waiting);
+        tokio::time::sleep(NUDGE_INTERVAL).await;
+    }
+}
+
+impl Handler {
+    fn start_nudging(&self) {
+        if self.nudging.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(handler) = self.me.get().and_then(Weak::upgrade) {
+            runtime::spawn(async move {
+                nudge_until_open(handler.clone()).await;
+                handler.nudging.store(false, Ordering::Release);
+            });
+        }
+    }
 }
 
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
+        // ICE is up: DTLS starts now, and its first flight waits for a driver wake-up.
+        if state == RTCIceConnectionState::Connected {
+            self.start_nudging();
+        }
+    }
+
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
         match event.candidate.to_json() {
             Ok(init) => {
@@ -252,6 +354,9 @@ impl PeerConnectionEventHandler for Handler {
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        if state == RTCPeerConnectionState::Connected {
+            self.start_nudging();
+        }
         // The main thread sets CLOSED itself when it closes; webrtc-rs reporting it again
         // afterwards goes to a queue nobody reads any more.
         self.queue.push(Event::ConnectionState(state.into()));
@@ -319,7 +424,10 @@ async fn build(
         // as browsers do. And pace checks every 50 ms instead of 200 ms, with as many
         // attempts as keep a pair alive for 2 s (the default gives up after 1.4 s).
         .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
-        .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_CHECKS_PER_PAIR));
+        .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_CHECKS_PER_PAIR))
+        // Answer as the DTLS server, so the side that starts SCTP is the offerer: it always
+        // has a channel, which is what `nudge_until_open` needs to wake its driver.
+        .with_answering_dtls_role(rtc::peer_connection::transport::RTCDtlsRole::Server);
     if interfaces.is_some() {
         // A restricted connection must not reach beyond its interfaces, and mDNS would
         // open a multicast socket on all of them.
@@ -364,6 +472,7 @@ async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     queue: Arc<SignalQueue>,
     next_key: Arc<AtomicU64>,
+    peer: Arc<OnceLock<Weak<dyn PeerConnection>>>,
 ) {
     let (closed_tx, closed) = watch::channel(false);
     let handler = Arc::new(Handler {
@@ -375,7 +484,11 @@ async fn run(
         closed: closed.clone(),
         gathered: AtomicUsize::new(0),
         relay_only: config.ice_transport_policy == IceTransportPolicy::Relay,
+        local_channels: Mutex::new(Vec::new()),
+        me: OnceLock::new(),
+        nudging: AtomicBool::new(false),
     });
+    let _ = handler.me.set(Arc::downgrade(&handler));
     let connection: Arc<dyn PeerConnection> = match build(&config, handler.clone()).await {
         Ok(connection) => Arc::new(connection),
         Err(error) => {
@@ -394,6 +507,7 @@ async fn run(
     };
     let weak = Arc::downgrade(&connection);
     let _ = handler.connection.set(weak.clone());
+    let _ = peer.set(weak.clone());
     let mut worker = Worker {
         connection: connection.clone(),
         weak,
@@ -443,12 +557,17 @@ impl Worker {
                     .create_data_channel(&label, Some(init))
                     .await
                 {
-                    Ok(channel) => end.start(
-                        channel,
-                        self.weak.clone(),
-                        self.queue.clone(),
-                        self.closed.clone(),
-                    ),
+                    Ok(channel) => {
+                        if let Ok(mut channels) = self.handler.local_channels.lock() {
+                            channels.push((Arc::downgrade(&channel), end.settled()));
+                        }
+                        end.start(
+                            channel,
+                            self.weak.clone(),
+                            self.queue.clone(),
+                            self.closed.clone(),
+                        )
+                    }
                     Err(error) => {
                         self.error(format!("create_data_channel(\"{label}\"): {error}"));
                         self.queue.push(Event::ChannelClosed { key: end.key() });

@@ -10,10 +10,12 @@ pub mod interfaces;
 pub mod runtime;
 pub mod signaling;
 pub mod sockets;
+pub mod stats;
 
 pub use channel::{ChannelHandle, ChannelInfo, ChannelKey, SendError, MAX_PACKET_SIZE};
 pub use config::{ChannelOptions, ConfigError, ConnectionConfig};
-pub use connection::{CommandError, Connection};
+pub use connection::{CommandError, Connection, StatsError};
 pub use events::{
     ChannelState, ConnectionState, Event, GatheringState, SdpKind, SignalQueue, SignalingState,
 };
+pub use stats::{CandidatePair, ChannelStats, TransportStats};
