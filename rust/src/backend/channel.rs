@@ -33,7 +33,12 @@ pub struct ChannelInfo {
 
 #[derive(Debug)]
 enum Outgoing {
-    Message { is_string: bool, data: BytesMut },
+    Message {
+        is_string: bool,
+        data: BytesMut,
+    },
+    /// Re-read SCTP's count of unacknowledged bytes (asked for by `buffered_amount`).
+    Sample,
     Close,
 }
 
@@ -46,6 +51,8 @@ struct ChannelShared {
     in_flight: AtomicUsize,
     /// Set once the channel has opened (or ended): the connection stops nudging for it.
     settled: AtomicBool,
+    /// A `Sample` is on its way to the writer task.
+    sampling: AtomicBool,
     counters: ChannelCounters,
 }
 
@@ -136,8 +143,20 @@ impl ChannelHandle {
     }
 
     /// Bytes queued or in flight and not yet acknowledged by the peer.
+    ///
+    /// The in-flight part is a sample: webrtc-rs only reports it when asked (asynchronously)
+    /// or when it drops to zero. So reading it also asks for a fresh sample, which the next
+    /// read sees; a sender pacing itself on this value every frame stays within a frame of
+    /// the truth instead of waiting for the whole backlog to be acknowledged.
     pub fn buffered_amount(&self) -> usize {
-        self.shared.queued.load(Ordering::Relaxed) + self.shared.in_flight.load(Ordering::Relaxed)
+        let in_flight = self.shared.in_flight.load(Ordering::Relaxed);
+        if in_flight > 0
+            && !self.shared.sampling.swap(true, Ordering::AcqRel)
+            && self.outgoing.send(Outgoing::Sample).is_err()
+        {
+            self.shared.sampling.store(false, Ordering::Release);
+        }
+        self.shared.queued.load(Ordering::Relaxed) + in_flight
     }
 
     /// Messages and bytes that went out and came in, and what is still buffered.
@@ -217,6 +236,12 @@ async fn write_packets(
                     if let Ok(in_flight) = channel.outstanding_bytes().await {
                         end.shared.in_flight.store(in_flight, Ordering::Relaxed);
                     }
+                }
+            }
+            Some(Outgoing::Sample) => {
+                end.shared.sampling.store(false, Ordering::Release);
+                if let Ok(in_flight) = channel.outstanding_bytes().await {
+                    end.shared.in_flight.store(in_flight, Ordering::Relaxed);
                 }
             }
             // `Close` from the Godot side, or the Godot object was freed.
