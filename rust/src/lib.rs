@@ -6,6 +6,7 @@
 pub mod backend;
 mod data_channel;
 mod dictionary;
+mod logging;
 mod peer_connection;
 
 use godot::classes::WebRtcPeerConnection;
@@ -21,6 +22,7 @@ struct WebRtcRs;
 unsafe impl ExtensionLibrary for WebRtcRs {
     fn on_stage_init(stage: InitStage) {
         if stage == InitStage::Scene {
+            logging::install();
             // From here on `WebRTCPeerConnection.new()` (and WebRTCMultiplayerPeer) builds ours.
             WebRtcPeerConnection::set_default_extension("WebRTCRsPeerConnection");
         }
@@ -29,6 +31,7 @@ unsafe impl ExtensionLibrary for WebRtcRs {
     fn on_stage_deinit(stage: InitStage) {
         if stage == InitStage::Scene {
             backend::runtime::shutdown(SHUTDOWN_GRACE);
+            logging::flush();
         }
     }
 }

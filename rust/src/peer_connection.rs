@@ -28,6 +28,26 @@ use godot::global::Error;
 use godot::prelude::*;
 use std::collections::{HashMap, VecDeque};
 
+/// WebRTC peer connection implemented by the webrtc_rs addon (Rust, webrtc-rs).
+///
+/// You rarely name this class: once the addon is loaded it is the default implementation,
+/// so `WebRTCPeerConnection.new()` and `WebRTCMultiplayerPeer` create it. It behaves as the
+/// `WebRTCPeerConnection` reference describes, with these additions:
+///
+/// - `get_stats()` returns round-trip time, traffic, the chosen candidate pair and
+///   per-channel counters;
+/// - `initialize()` accepts `{"webrtc_rs": {"interfaces": ["lo"]}}` to gather candidates on
+///   the named network interfaces only (loopback included when named), with mDNS off; the
+///   environment variable `WEBRTC_RS_INTERFACES` (comma-separated) does the same for every
+///   connection of the process;
+/// - webrtc-rs's own logging reaches Godot's output at the level of the project setting
+///   `webrtc_rs/logging/level` (see `set_log_level()`).
+///
+/// Errors follow one rule: `ERR_INVALID_PARAMETER` for a wrong argument (type, value,
+/// unparseable SDP or candidate, a description the signaling state does not allow),
+/// `ERR_UNCONFIGURED` for a call in the wrong state (closed, or `create_offer()` without a
+/// channel), `ERR_CANT_CREATE` when the network runtime cannot start; each comes with a
+/// `push_error` naming what was wrong.
 #[derive(GodotClass)]
 #[class(tool, base = WebRtcPeerConnectionExtension, rename = WebRTCRsPeerConnection)]
 pub struct PeerConnection {
@@ -204,6 +224,7 @@ impl IWebRtcPeerConnectionExtension for PeerConnection {
     }
 
     fn poll(&mut self) -> Error {
+        crate::logging::flush();
         let Some(connection) = self.connection.as_ref() else {
             return Error::OK;
         };
@@ -254,6 +275,7 @@ impl PeerConnection {
     /// `WebRTCPeerConnection` variable, call it as `peer.call("get_stats")`.
     #[func]
     fn get_stats(&self) -> VarDictionary {
+        crate::logging::flush();
         let transport = match self.connection.as_ref() {
             Some(connection) => match connection.transport_stats(STATS_TIMEOUT) {
                 Ok(stats) => stats,
@@ -291,6 +313,33 @@ impl PeerConnection {
             "candidate_pair" => &pair.to_variant(),
             "data_channels" => &channels.to_variant(),
         }
+    }
+}
+
+#[godot_api(secondary)]
+impl PeerConnection {
+    /// Sets how much of webrtc-rs's logging reaches Godot's output, for the whole process:
+    /// `"off"`, `"error"`, `"warning"` (the default), `"info"`, `"debug"` or `"trace"`.
+    /// Errors are printed with `push_error`, warnings with `push_warning`, the rest with
+    /// `print`, each line starting with `webrtc-rs LEVEL module:`. Lines are printed when a
+    /// connection is polled. The startup level comes from the project setting
+    /// `webrtc_rs/logging/level`, or from the environment variable `WEBRTC_RS_LOG`.
+    /// Returns `ERR_INVALID_PARAMETER` for an unknown level name.
+    #[func]
+    fn set_log_level(level: GString) -> Error {
+        match crate::logging::set_level(&level.to_string()) {
+            Ok(()) => Error::OK,
+            Err(error) => {
+                godot_error!("WebRTCRsPeerConnection.set_log_level(): {error}");
+                Error::ERR_INVALID_PARAMETER
+            }
+        }
+    }
+
+    /// The current log level's name (see `set_log_level`).
+    #[func]
+    fn get_log_level() -> GString {
+        GString::from(crate::logging::level())
     }
 }
 
