@@ -17,6 +17,15 @@ use std::collections::VecDeque;
 /// What Godot's getters report for "not set" (see the WebRTCDataChannel class reference).
 const UNSET: i32 = 65535;
 
+/// WebRTC data channel implemented by the webrtc_rs addon.
+///
+/// Made by `WebRTCPeerConnection.create_data_channel()` or received through
+/// `data_channel_received`; it behaves as the `WebRTCDataChannel` reference describes.
+/// Packets are delivered when its peer connection is polled, in the order they arrived.
+/// Packets of up to 65536 bytes are accepted (larger ones are refused with
+/// `ERR_INVALID_PARAMETER`, never truncated); text packets must be valid UTF-8 and may
+/// contain NUL characters. `maxPacketLifeTime` is also accepted as `maxPacketLifetime`,
+/// the spelling `WebRTCMultiplayerPeer` uses.
 #[derive(GodotClass)]
 #[class(tool, base = WebRtcDataChannelExtension, rename = WebRTCRsDataChannel)]
 pub struct DataChannel {
