@@ -37,7 +37,7 @@ static QUEUE: Mutex<Queue> = Mutex::new(Queue {
 
 /// Messages webrtc-rs 0.21.1 logs as warnings on every healthy connection, which a user can
 /// do nothing about: (target prefix, message fragment).
-const ROUTINE_WARNINGS: [(&str, &str); 2] = [
+const ROUTINE_WARNINGS: [(&str, &str); 5] = [
     // The DTLS layer wants a server name for certificate checks WebRTC does not do (peers
     // are authenticated by the fingerprint in the SDP).
     ("rtc_dtls", "conn.remote_addr is empty"),
@@ -45,6 +45,16 @@ const ROUTINE_WARNINGS: [(&str, &str); 2] = [
     (
         "rtc_ice",
         "pingAllCandidates called with no candidate pairs",
+    ),
+    // DTLS flights queued before ICE has picked a pair are retried once it has.
+    ("rtc::peer_connection", "invalid remote address"),
+    // A peer's connectivity checks can arrive before its description (and so its ICE
+    // password) has; it checks again.
+    ("rtc::peer_connection", "password is empty"),
+    // Both sides open a negotiated channel's stream; the second opening is redundant.
+    (
+        "rtc::peer_connection",
+        "there already exists a stream with identifier",
     ),
 ];
 

@@ -9,8 +9,8 @@ use super::stats::{ChannelCounters, ChannelStats};
 use bytes::BytesMut;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Instant;
-use tokio::sync::{mpsc, watch};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch, Notify};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::peer_connection::{PeerConnection, StatsSelector};
 
@@ -54,6 +54,60 @@ struct ChannelShared {
     /// A `Sample` is on its way to the writer task.
     sampling: AtomicBool,
     counters: ChannelCounters,
+}
+
+/// Holds back the first messages on negotiated channels while the peer may not be able to
+/// take them yet.
+///
+/// webrtc-rs 0.21.1 wires a negotiated channel to its SCTP stream only when it handles the
+/// "SCTP handshake complete" event, and it handles events after the whole batch of
+/// datagrams it has just read. Data that the SCTP server sends right after its COOKIE-ACK
+/// can land in the same batch at the client, which then drops it ("data channel not
+/// existed") although SCTP has acknowledged it: a reliable message lost for good. In a
+/// 16-player `WebRTCMultiplayerPeer` mesh this lost the scene-cache message of one peer in
+/// every run and froze its game. So the SCTP server (the DTLS server: an answerer of ours,
+/// or an offerer whose peer answered `a=setup:active`) waits before its first negotiated
+/// send until it has heard anything from the peer on any channel — proof the peer has
+/// handled the event — or [`FIRST_SEND_HOLD`] has passed. The client side never waits: the
+/// server is always ready before the client can send.
+#[derive(Debug, Default)]
+pub(crate) struct FirstSendGate {
+    /// This side is the SCTP server (decided when both descriptions are known).
+    server: AtomicBool,
+    heard: AtomicBool,
+    wake: Notify,
+}
+
+/// The longest a first negotiated message is held for a peer that says nothing.
+pub(crate) const FIRST_SEND_HOLD: Duration = Duration::from_millis(100);
+
+impl FirstSendGate {
+    pub(crate) fn set_server(&self, server: bool) {
+        self.server.store(server, Ordering::Release);
+    }
+
+    /// Something arrived from the peer.
+    fn heard(&self) {
+        if !self.heard.swap(true, Ordering::AcqRel) {
+            self.wake.notify_waiters();
+        }
+    }
+
+    async fn wait(&self) {
+        if !self.server.load(Ordering::Acquire) {
+            return;
+        }
+        let _ = tokio::time::timeout(FIRST_SEND_HOLD, async {
+            loop {
+                let woken = self.wake.notified();
+                if self.heard.load(Ordering::Acquire) {
+                    return;
+                }
+                woken.await;
+            }
+        })
+        .await;
+    }
 }
 
 /// Why a packet was refused.
@@ -175,13 +229,16 @@ impl ChannelEnd {
         Settled(self.shared.clone())
     }
 
-    /// Starts the reader and writer tasks for a webrtc-rs channel.
+    /// Starts the reader and writer tasks for a webrtc-rs channel. A `negotiated` channel's
+    /// first message waits for `gate`.
     pub(crate) fn start(
         self,
         channel: Arc<dyn DataChannel>,
         connection: Weak<dyn PeerConnection>,
         queue: Arc<SignalQueue>,
         closed: watch::Receiver<bool>,
+        gate: Arc<FirstSendGate>,
+        negotiated: bool,
     ) {
         let key = self.key;
         runtime::spawn(read_events(
@@ -190,8 +247,14 @@ impl ChannelEnd {
             connection,
             queue,
             self.shared.clone(),
+            gate.clone(),
         ));
-        runtime::spawn(write_packets(self, channel, closed));
+        runtime::spawn(write_packets(
+            self,
+            channel,
+            closed,
+            negotiated.then_some(gate),
+        ));
     }
 }
 
@@ -209,6 +272,7 @@ async fn write_packets(
     mut end: ChannelEnd,
     channel: Arc<dyn DataChannel>,
     mut closed: watch::Receiver<bool>,
+    mut gate: Option<Arc<FirstSendGate>>,
 ) {
     loop {
         let next = tokio::select! {
@@ -218,6 +282,9 @@ async fn write_packets(
         };
         match next {
             Some(Outgoing::Message { is_string, data }) => {
+                if let Some(gate) = gate.take() {
+                    gate.wait().await;
+                }
                 let size = data.len();
                 let result = if is_string {
                     // Checked to be UTF-8 in `send`, so this cannot fail.
@@ -259,6 +326,7 @@ async fn read_events(
     connection: Weak<dyn PeerConnection>,
     queue: Arc<SignalQueue>,
     shared: Arc<ChannelShared>,
+    gate: Arc<FirstSendGate>,
 ) {
     // Learn about acknowledgements so the buffered amount drains back to zero.
     let _ = channel.set_buffered_amount_low_threshold(0).await;
@@ -270,6 +338,7 @@ async fn read_events(
                 queue.push(Event::ChannelOpen { key, id });
             }
             DataChannelEvent::OnMessage(message) => {
+                gate.heard();
                 shared.counters.received(message.data.len());
                 queue.push(Event::ChannelMessage {
                     key,

@@ -7,7 +7,9 @@
 //! syntax, the signaling-state table) it checked before sending; what only webrtc-rs can
 //! judge comes back as [`Event::Error`].
 
-use super::channel::{channel_pair, ChannelEnd, ChannelHandle, ChannelInfo, ChannelKey, Settled};
+use super::channel::{
+    channel_pair, ChannelEnd, ChannelHandle, ChannelInfo, ChannelKey, FirstSendGate, Settled,
+};
 use super::config::{
     interfaces_from_env, BundlePolicy, ChannelOptions, ConnectionConfig, IceTransportPolicy,
 };
@@ -234,6 +236,26 @@ fn first_mid(description: &RTCSessionDescription) -> Option<String> {
     media.attribute("mid").flatten().map(str::to_owned)
 }
 
+/// The DTLS `a=setup:` role a description states (first media section, else session level).
+fn dtls_setup(description: &RTCSessionDescription) -> Option<String> {
+    let session = description.unmarshal().ok()?;
+    session
+        .media_descriptions
+        .first()
+        .and_then(|media| media.attribute("setup").flatten())
+        .or_else(|| session.attribute("setup").map(String::as_str))
+        .map(str::to_owned)
+}
+
+/// Whether this side ends up the DTLS server (and so the SCTP server), from the `a=setup:`
+/// values of the local and remote descriptions (RFC 5763 / RFC 8842).
+fn is_dtls_server(local: Option<&str>, remote: Option<&str>) -> bool {
+    matches!(
+        (local, remote),
+        (Some("passive"), _) | (Some("actpass"), Some("active"))
+    )
+}
+
 /// Receives webrtc-rs's callbacks on the connection's driver task and turns them into events.
 /// It never awaits anything that needs the driver (that would stall the connection).
 struct Handler {
@@ -255,6 +277,8 @@ struct Handler {
     relay_only: bool,
     /// This side's channels, for [`nudge_until_open`].
     local_channels: Mutex<Vec<(Weak<dyn DataChannel>, Settled)>>,
+    /// Shared by this connection's negotiated channels (see [`FirstSendGate`]).
+    gate: Arc<FirstSendGate>,
 }
 
 /// How often, and for how long after the connection comes up, the driver is nudged.
@@ -367,6 +391,7 @@ impl PeerConnectionEventHandler for Handler {
         let queue = self.queue.clone();
         let connection = self.connection.get().cloned();
         let closed = self.closed.clone();
+        let gate = self.gate.clone();
         // Reading the channel's properties goes through the driver: do it off this callback.
         runtime::spawn(async move {
             let Some(connection) = connection else { return };
@@ -379,7 +404,7 @@ impl PeerConnectionEventHandler for Handler {
             };
             let (handle, end) = channel_pair(key);
             queue.push(Event::ChannelReceived { info, handle });
-            end.start(channel, connection, queue, closed);
+            end.start(channel, connection, queue, closed, gate, false);
         });
     }
 }
@@ -497,6 +522,7 @@ async fn run(
         local_channels: Mutex::new(Vec::new()),
         me: OnceLock::new(),
         nudging: AtomicBool::new(false),
+        gate: Arc::default(),
     });
     let _ = handler.me.set(Arc::downgrade(&handler));
     let connection: Arc<dyn PeerConnection> = match build(&config, handler.clone()).await {
@@ -526,6 +552,8 @@ async fn run(
         closed,
         early_candidates: Vec::new(),
         remote_set: false,
+        local_setup: None,
+        remote_setup: None,
     };
     while let Some(command) = commands.recv().await {
         worker.handle(command).await;
@@ -545,6 +573,9 @@ struct Worker {
     /// Candidates that arrived before the remote description: applied right after it.
     early_candidates: Vec<RTCIceCandidateInit>,
     remote_set: bool,
+    /// The DTLS roles the descriptions state, which decide who is the SCTP server.
+    local_setup: Option<String>,
+    remote_setup: Option<String>,
 }
 
 impl Worker {
@@ -555,6 +586,7 @@ impl Worker {
                 options,
                 end,
             } => {
+                let negotiated = options.negotiated_id.is_some();
                 let init = RTCDataChannelInit {
                     ordered: options.ordered,
                     max_packet_life_time: options.max_packet_life_time,
@@ -576,6 +608,8 @@ impl Worker {
                             self.weak.clone(),
                             self.queue.clone(),
                             self.closed.clone(),
+                            self.handler.gate.clone(),
+                            negotiated,
                         )
                     }
                     Err(error) => {
@@ -598,15 +632,20 @@ impl Worker {
                 {
                     *slot = mid;
                 }
+                let setup = dtls_setup(&description);
                 if let Err(error) = self.connection.set_local_description(description).await {
                     self.rejected(format!(
                         "set_local_description(\"{}\"): {error}",
                         kind.as_str()
                     ));
+                } else {
+                    self.local_setup = setup;
+                    self.update_role();
                 }
             }
             Command::SetRemoteDescription(description) => {
                 let kind = SdpKind::from_rtc(description.sdp_type).unwrap_or(SdpKind::Offer);
+                let setup = dtls_setup(&description);
                 if let Err(error) = self.connection.set_remote_description(description).await {
                     self.rejected(format!(
                         "set_remote_description(\"{}\"): {error}",
@@ -615,6 +654,8 @@ impl Worker {
                     return;
                 }
                 self.remote_set = true;
+                self.remote_setup = setup;
+                self.update_role();
                 for candidate in std::mem::take(&mut self.early_candidates) {
                     self.add_candidate(candidate).await;
                 }
@@ -636,6 +677,13 @@ impl Worker {
                 }
             }
         }
+    }
+
+    fn update_role(&self) {
+        self.handler.gate.set_server(is_dtls_server(
+            self.local_setup.as_deref(),
+            self.remote_setup.as_deref(),
+        ));
     }
 
     async fn add_candidate(&mut self, candidate: RTCIceCandidateInit) {
@@ -660,5 +708,33 @@ impl Worker {
             .map(|s| *s)
             .unwrap_or(SignalingState::Stable);
         self.queue.push(Event::SignalingState(state));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dtls_server_follows_the_setup_attributes() {
+        // We answered: webrtc_rs answers passive, so it is the server.
+        assert!(is_dtls_server(Some("passive"), Some("actpass")));
+        // We offered actpass: the answer's choice decides.
+        assert!(is_dtls_server(Some("actpass"), Some("active")));
+        assert!(!is_dtls_server(Some("actpass"), Some("passive")));
+        // We answered an offer that insisted on being passive.
+        assert!(!is_dtls_server(Some("active"), Some("passive")));
+        // Until both are known, nothing is held back.
+        assert!(!is_dtls_server(Some("actpass"), None));
+        assert!(!is_dtls_server(None, None));
+    }
+
+    #[test]
+    fn setup_attribute_is_read_from_the_first_media_section() {
+        let sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+                   m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n\
+                   a=mid:0\r\na=setup:passive\r\na=sctp-port:5000\r\n";
+        let description = RTCSessionDescription::answer(sdp.to_owned()).unwrap();
+        assert_eq!(dtls_setup(&description).as_deref(), Some("passive"));
     }
 }
