@@ -24,6 +24,8 @@ static func create(id: int, with_bot: bool) -> Player:
 	var synchronizer := MultiplayerSynchronizer.new()
 	synchronizer.name = "Sync"
 	synchronizer.replication_config = config
+	# State at 20 Hz, a common rate for action games (Godot's default is every frame).
+	synchronizer.replication_interval = 1.0 / 20.0
 	player.add_child(synchronizer)
 	# The owner drives the position; everyone else receives it.
 	player.set_multiplayer_authority(id, true)

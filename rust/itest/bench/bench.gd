@@ -1,6 +1,7 @@
 extends SceneTree
 ## The benchmark: this addon side by side with Godot's ENet, on loopback.
 ##   godot --headless --path rust/itest -s res://bench/bench.gd -- [quick] [runs=N] [out=FILE]
+##       [only=throughput,latency,setup,main_thread,footprint,scale]
 ## Throughput and latency run between two Godot processes (bench_peer.gd); setup, main-thread
 ## cost and footprint are measured in this process. Every figure is the median of `runs`
 ## runs. Prints a table and writes JSON (default: bench-results.json in the current folder).
@@ -35,28 +36,41 @@ func _run() -> void:
 			header["cores"], header["cpu"], runs, " (quick)" if quick else ""])
 	var bulk := 32 * MIB if quick else 256 * MIB
 	var sizes := [[16384, bulk], [1024, bulk / 8], [64, bulk / 64]]
-	for transport in ["webrtc", "enet"]:
-		for entry: Array in sizes:
-			await _median("throughput/%s/reliable/%d" % [transport, entry[0]], runs, func() -> Dictionary:
-				return await _two_process(transport, "send", "receive",
-						["size=%d" % entry[0], "total=%d" % entry[1], "channel=reliable"]))
-		await _median("throughput/%s/unreliable/1024" % transport, runs, func() -> Dictionary:
-			return await _two_process(transport, "send", "receive",
-					["size=1024", "total=%d" % (bulk / 16), "channel=unreliable"]))
-		for fps in [0, 60]:
-			await _median("latency/%s/64B/%dfps" % [transport, fps], runs, func() -> Dictionary:
-				return await _two_process(transport, "ping", "pong",
-						["count=%d" % (300 if fps == 60 else 2000), "fps=%d" % fps]))
-	await _median("setup/1", runs, func() -> Dictionary: return await _setup(1))
-	await _median("setup/16", runs, func() -> Dictionary: return await _setup(16))
-	await _median("main_thread/8x3", runs, _main_thread_cost)
-	results["footprint"] = await _footprint()
+	if _wants("throughput") or _wants("latency"):
+		for transport in ["webrtc", "enet"]:
+			if _wants("throughput"):
+				for entry: Array in sizes:
+					await _median("throughput/%s/reliable/%d" % [transport, entry[0]], runs, func() -> Dictionary:
+						return await _two_process(transport, "send", "receive",
+								["size=%d" % entry[0], "total=%d" % entry[1], "channel=reliable"]))
+				await _median("throughput/%s/unreliable/1024" % transport, runs, func() -> Dictionary:
+					return await _two_process(transport, "send", "receive",
+							["size=1024", "total=%d" % (bulk / 16), "channel=unreliable"]))
+			if _wants("latency"):
+				for fps in [0, 60]:
+					await _median("latency/%s/64B/%dfps" % [transport, fps], runs, func() -> Dictionary:
+						return await _two_process(transport, "ping", "pong",
+								["count=%d" % (300 if fps == 60 else 2000), "fps=%d" % fps]))
+	if _wants("setup"):
+		await _median("setup/1", runs, func() -> Dictionary: return await _setup(1))
+		await _median("setup/16", runs, func() -> Dictionary: return await _setup(16))
+	if _wants("main_thread"):
+		await _median("main_thread/8x3", runs, _main_thread_cost)
+	if _wants("footprint"):
+		results["footprint"] = await _footprint()
+	if _wants("scale"):
+		results["scale/mesh16"] = await _scale(16)
 	_print_table()
 	var file := FileAccess.open(options["out"], FileAccess.WRITE)
 	file.store_string(JSON.stringify(results, "  "))
 	file.close()
 	print("\nwritten: %s" % ProjectSettings.globalize_path(options["out"]) if options["out"].begins_with("res://") else "\nwritten: %s" % options["out"])
 	quit(0)
+
+
+## Whether a section runs: all of them, or those named by `only=a,b`.
+func _wants(section: String) -> bool:
+	return not options.has("only") or section in str(options["only"]).split(",")
 
 
 ## Runs `measure` `runs` times and keeps the median of every figure.
@@ -242,6 +256,93 @@ static func _memory() -> Dictionary:
 	return figures
 
 
+## A `peers`-player mesh of demo_project bot clients, one Godot process each (plus the lobby
+## server), capped at 60 frames/s and exchanging positions at 20 Hz and chat at 2 Hz through
+## WebRTCMultiplayerPeer. Every second each process's CPU time is read from /proc; a
+## process's figure is the median of its per-second CPU use over its life, which is robust to
+## its start and wrap-up.
+func _scale(peers: int) -> Dictionary:
+	var port := 20000 + randi() % 30000
+	var dir := OS.get_user_data_dir().path_join("scale-%d" % port)
+	DirAccess.make_dir_recursive_absolute(dir)
+	var base := ["--headless", "--max-fps", "60", "--path", TestCase.demo_project_path(), "--"]
+	var server := OS.create_process(TestCase.godot_command(), base + ["--server", "--port", str(port)])
+	var clients: Array[int] = []
+	for i in peers:
+		clients.append(OS.create_process(TestCase.godot_command(), base + ["--client", "--bot",
+				"--url", "ws://127.0.0.1:%d" % port, "--lobby", "scale", "--peers", str(peers),
+				"--duration", "10", "--timeout", "90", "--interfaces", "lo",
+				"--summary-file", dir.path_join("client-%d.json" % i)]))
+	var usage := {}  # pid -> Array of per-second CPU percentages
+	var last := {}  # pid -> CPU ticks at the previous sample
+	var rss := {}  # pid -> largest resident size seen, MB
+	var deadline := Time.get_ticks_msec() + 120000
+	var next_sample := 0
+	while clients.any(func(pid: int) -> bool: return OS.is_process_running(pid)) and Time.get_ticks_msec() < deadline:
+		if Time.get_ticks_msec() >= next_sample:
+			next_sample = Time.get_ticks_msec() + 1000
+			for pid: int in clients + [server]:
+				var ticks := _cpu_ticks(pid)
+				if ticks < 0:
+					continue
+				if last.has(pid):
+					usage.get_or_add(pid, []).append(float(ticks - last[pid]))  # ticks of 10 ms per s = %
+				last[pid] = ticks
+				rss[pid] = maxf(rss.get(pid, 0.0), _rss_mb(pid))
+		await process_frame
+	for pid: int in clients + [server]:
+		if OS.is_process_running(pid):
+			OS.kill(pid)
+	var ok := 0
+	for i in peers:
+		var summary: Variant = JSON.parse_string(FileAccess.get_file_as_string(dir.path_join("client-%d.json" % i)))
+		if typeof(summary) == TYPE_DICTIONARY and summary.get("ok", false):
+			ok += 1
+	var per_client: Array[float] = []
+	for pid in clients:
+		var samples: Array = usage.get(pid, [])
+		if not samples.is_empty():
+			samples.sort()
+			per_client.append(samples[samples.size() / 2])
+	per_client.sort()
+	var client_rss: Array = clients.map(func(pid: int) -> float: return rss.get(pid, 0.0))
+	client_rss.sort()
+	var server_samples: Array = usage.get(server, [0.0])
+	server_samples.sort()
+	var out := {
+		"layout": "%d client processes (one peer each, mesh mode) + 1 lobby server process" % peers,
+		"clients_ok": ok,
+		"clients": peers,
+		"client_cpu_percent_median": per_client[per_client.size() / 2] if not per_client.is_empty() else -1.0,
+		"client_cpu_percent_max": per_client.back() if not per_client.is_empty() else -1.0,
+		"client_rss_mb_median": client_rss[client_rss.size() / 2],
+		"server_cpu_percent": server_samples[server_samples.size() / 2],
+	}
+	print("  scale %s" % JSON.stringify(out))
+	return out
+
+
+## utime + stime of a process, in clock ticks (100 per second on Linux), or -1.
+static func _cpu_ticks(pid: int) -> int:
+	# /proc files report size 0, so read a line rather than the whole file.
+	var file := FileAccess.open("/proc/%d/stat" % pid, FileAccess.READ)
+	var text := file.get_line() if file != null else ""
+	if text.is_empty():
+		return -1
+	# Fields after the command name (which is in parentheses and may contain spaces).
+	var fields := text.substr(text.rfind(")") + 2).split(" ")
+	return int(fields[11]) + int(fields[12]) if fields.size() > 12 else -1
+
+
+static func _rss_mb(pid: int) -> float:
+	var file := FileAccess.open("/proc/%d/status" % pid, FileAccess.READ)
+	while file != null and not file.eof_reached():
+		var line := file.get_line()
+		if line.begins_with("VmRSS:"):
+			return int(line.split(":")[1].strip_edges().split(" ")[0]) / 1024.0
+	return 0.0
+
+
 func _print_table() -> void:
 	print("\n%-34s %14s %14s %8s" % ["", "webrtc_rs", "ENet", "ratio"])
 	for size in [16384, 1024, 64]:
@@ -264,6 +365,15 @@ func _print_table() -> void:
 	print("%-34s %14.1f" % ["poll() 8x3 idle: µs/frame", cost.get("poll_idle_us_per_frame", 0.0)])
 	print("%-34s %14.1f" % ["poll() 8x3 100 msg/s: µs/frame", cost.get("poll_busy_us_per_frame", 0.0)])
 	print("%-34s %14.2f" % ["put_packet: µs/message", cost.get("put_packet_us", 0.0)])
+	var footprint: Dictionary = results.get("footprint", {})
+	for key in ["before", "connections_2", "connections_16", "connections_64", "after_closing"]:
+		var m: Dictionary = footprint.get(key, {})
+		print("%-34s %11.1f MB %6d threads" % ["memory, %s" % key.replace("_", " "), m.get("rss_mb", 0.0), m.get("threads", 0)])
+	var scale: Dictionary = results.get("scale/mesh16", {})
+	print("%-34s %d of %d clients ok; CPU per client median %.0f %%, max %.0f %%; server %.0f %%; RSS %.0f MB" % [
+			"16-peer mesh, 20 Hz state", scale.get("clients_ok", 0), scale.get("clients", 0),
+			scale.get("client_cpu_percent_median", 0.0), scale.get("client_cpu_percent_max", 0.0),
+			scale.get("server_cpu_percent", 0.0), scale.get("client_rss_mb_median", 0.0)])
 
 
 func _row(label: String, ours: float, enet_value: float) -> void:
