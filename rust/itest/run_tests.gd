@@ -3,8 +3,8 @@ extends SceneTree
 ## prints one line per test and the closing line "N passed, N failed", and quits with a
 ## non-zero code on any failure.
 ##
-## Environment: WEBRTC_RS_TEST_FILTER=substring runs only the tests whose
-## "file:method" contains it.
+## Environment: WEBRTC_RS_TEST_FILTER=substring[,substring...] runs only the tests whose
+## "file:method" contains one of them.
 
 const TESTS_DIR := "res://tests"
 
@@ -16,7 +16,7 @@ func _initialize() -> void:
 func _run() -> void:
 	var errors := ErrorLog.new()
 	OS.add_logger(errors)
-	var filter := OS.get_environment("WEBRTC_RS_TEST_FILTER")
+	var filters := OS.get_environment("WEBRTC_RS_TEST_FILTER").split(",", false)
 	var passed := 0
 	var failed := 0
 	var skipped := 0
@@ -35,7 +35,7 @@ func _run() -> void:
 			if not name.begins_with("test_"):
 				continue
 			var full_name := "%s:%s" % [file.get_basename(), name]
-			if filter != "" and not full_name.contains(filter):
+			if not filters.is_empty() and not Array(filters).any(func(f: String) -> bool: return full_name.contains(f)):
 				continue
 			var case: TestCase = script.new()
 			case.tree = self

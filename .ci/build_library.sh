@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Builds the addon's library for one platform and places it in addons/webrtc_rs/lib/ under
+# the name addons/webrtc_rs/webrtc_rs.gdextension gives it. One CI build job per platform.
+#
+#   .ci/build_library.sh PLATFORM [release|debug]
+#
+# PLATFORM: linux-x86_64, linux-arm64, windows-x86_64, macos-universal, android-arm64,
+# android-x86_64, ios-arm64. `release` (the default) is what ships: optimised and stripped
+# (cargo profile `dist`); `debug` is cargo's dev profile, for chasing a bug in the addon.
+# The same file serves Godot's debug and release builds (both feature tags point at it):
+# Godot's own debug/release split changes nothing in this library.
+#
+# Needs the Rust target installed (rustup target add ...; done here when rustup exists) and,
+# per platform: the MSVC toolchain (windows), Xcode (macos, ios), the Android NDK in
+# ANDROID_NDK_HOME (android). Linux builds run natively on a host of that architecture.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+platform="${1:?usage: .ci/build_library.sh PLATFORM [release|debug]}"
+profile="${2:-release}"
+case "$profile" in
+    release) cargo_profile=dist ;;
+    debug) cargo_profile=dev ;;
+    *) echo "build_library: unknown profile '$profile' (release or debug)" >&2; exit 2 ;;
+esac
+profile_dir() { [ "$cargo_profile" = dev ] && echo debug || echo "$cargo_profile"; }
+
+# Godot's minimum OS versions for 4.x exports.
+export MACOSX_DEPLOYMENT_TARGET="${MACOSX_DEPLOYMENT_TARGET:-11.0}"
+export IPHONEOS_DEPLOYMENT_TARGET="${IPHONEOS_DEPLOYMENT_TARGET:-12.0}"
+ANDROID_API=24
+
+# Builds one Rust target and prints the path of the library it made.
+build() {
+    local target="$1" file="$2"
+    if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$target"; then
+        rustup target add "$target" >&2
+    fi
+    cargo build -p webrtc_rs --locked --target "$target" --profile "$cargo_profile" >&2
+    echo "target/$target/$(profile_dir)/$file"
+}
+
+android_env() {
+    local target="$1" clang_prefix="$2"
+    local ndk="${ANDROID_NDK_HOME:-${ANDROID_NDK_LATEST_HOME:-}}"
+    [ -n "$ndk" ] || { echo "build_library: set ANDROID_NDK_HOME to an Android NDK" >&2; exit 2; }
+    local bin
+    bin="$(echo "$ndk"/toolchains/llvm/prebuilt/*/bin)"
+    local env_target="${target//-/_}"
+    local upper
+    upper="$(echo "$env_target" | tr '[:lower:]' '[:upper:]')"
+    export "CARGO_TARGET_${upper}_LINKER=$bin/${clang_prefix}${ANDROID_API}-clang"
+    export "CC_${env_target}=$bin/${clang_prefix}${ANDROID_API}-clang"
+    export "AR_${env_target}=$bin/llvm-ar"
+}
+
+mkdir -p addons/webrtc_rs/lib
+# Copy under a temporary name and rename, so a Godot holding the old library keeps it.
+place() {
+    local from="$1" name="$2"
+    cp "$from" "addons/webrtc_rs/lib/.$name.new"
+    mv -f "addons/webrtc_rs/lib/.$name.new" "addons/webrtc_rs/lib/$name"
+    echo "build_library: addons/webrtc_rs/lib/$name ($platform, $profile)" >&2
+}
+
+case "$platform" in
+    linux-x86_64)
+        lib="$(build x86_64-unknown-linux-gnu libwebrtc_rs.so)"; place "$lib" libwebrtc_rs.linux.x86_64.so ;;
+    linux-arm64)
+        lib="$(build aarch64-unknown-linux-gnu libwebrtc_rs.so)"; place "$lib" libwebrtc_rs.linux.arm64.so ;;
+    windows-x86_64)
+        lib="$(build x86_64-pc-windows-msvc webrtc_rs.dll)"; place "$lib" webrtc_rs.windows.x86_64.dll ;;
+    macos-universal)
+        arm="$(build aarch64-apple-darwin libwebrtc_rs.dylib)"
+        intel="$(build x86_64-apple-darwin libwebrtc_rs.dylib)"
+        mkdir -p target/universal-apple-darwin
+        lipo -create "$arm" "$intel" -output target/universal-apple-darwin/libwebrtc_rs.dylib
+        # The install name Godot's exporter expects for a library inside the app bundle.
+        install_name_tool -id @rpath/libwebrtc_rs.macos.universal.dylib target/universal-apple-darwin/libwebrtc_rs.dylib
+        # Ad-hoc signature: Apple Silicon refuses to load unsigned code. Exported games are
+        # signed again by Godot's exporter with the developer's identity.
+        codesign --force --sign - target/universal-apple-darwin/libwebrtc_rs.dylib
+        place target/universal-apple-darwin/libwebrtc_rs.dylib libwebrtc_rs.macos.universal.dylib ;;
+    android-arm64)
+        android_env aarch64-linux-android aarch64-linux-android
+        lib="$(build aarch64-linux-android libwebrtc_rs.so)"; place "$lib" libwebrtc_rs.android.arm64.so ;;
+    android-x86_64)
+        android_env x86_64-linux-android x86_64-linux-android
+        lib="$(build x86_64-linux-android libwebrtc_rs.so)"; place "$lib" libwebrtc_rs.android.x86_64.so ;;
+    ios-arm64)
+        # Godot's iOS exporter wraps a .dylib GDExtension library into a framework.
+        lib="$(build aarch64-apple-ios libwebrtc_rs.dylib)"
+        install_name_tool -id @rpath/libwebrtc_rs.ios.arm64.dylib "$lib"
+        codesign --force --sign - "$lib"
+        place "$lib" libwebrtc_rs.ios.arm64.dylib ;;
+    *)
+        echo "build_library: unknown platform '$platform'" >&2
+        exit 2 ;;
+esac
