@@ -82,6 +82,12 @@ func _conclude(hung: int) -> void:
 			departures.append("(left early)")
 		print("[match] %-6d %-5s %-40s %-22s %s" % [int(summary["id"]), summary["ok"], ", ".join(seen),
 				", ".join(departures), "; ".join(summary["problems"])])
+		var links := []
+		for id in summary.get("link_stats", {}):
+			var link: Dictionary = summary["link_stats"][id]
+			links.append("%s: rtt %.1f ms %s" % [id, link["rtt_ms"], link["path"]])
+		if not links.is_empty():
+			print("[match]        links (webrtc_rs get_stats): %s" % ", ".join(links))
 	if hung > 0:
 		print("[match] %d client(s) did not finish within %.0f s" % [hung, DEADLINE_S])
 	print("[match] %s" % ("every client saw every other client's moves and chat" if all_ok else "FAILED"))

@@ -46,6 +46,10 @@ var _channels: Dictionary[int, Array] = {}
 var _announced: Dictionary[int, bool] = {}
 var _visible_to: Dictionary[int, bool] = {}
 var _problems: PackedStringArray = []
+## Per peer, the link statistics last shown in the HUD (see WebRTCSession.link_stats).
+var _link_stats: Dictionary[int, Dictionary] = {}
+var _stats_lines: PackedStringArray = []
+var _next_stats_at := 0
 
 
 func _ready() -> void:
@@ -289,6 +293,7 @@ func _report(ok: bool) -> void:
 		"unreliable_received": _keyed(_unreliable),
 		"departure_noticed_ms": departure,
 		"channels": _keyed(_channels),
+		"link_stats": _keyed(_link_stats),
 		"problems": _problems,
 	}
 	var line := JSON.stringify(summary)
@@ -318,5 +323,17 @@ func _say(text: String) -> void:
 
 
 func _update_hud() -> void:
-	_hud.text = "peer %d — %s — peers: %s\n%s" % [my_id, _phase, multiplayer.get_peers() if multiplayer.has_multiplayer_peer() else [],
-			"\n".join(_chat_log)]
+	# The links' statistics change slowly; reading them twice a second is plenty.
+	if Time.get_ticks_msec() >= _next_stats_at:
+		_next_stats_at = Time.get_ticks_msec() + 500
+		_stats_lines.clear()
+		for id in (multiplayer.get_peers() if multiplayer.has_multiplayer_peer() else PackedInt32Array()):
+			var link := session.link_stats(id)
+			if link.is_empty():
+				continue
+			_link_stats[id] = link
+			_stats_lines.append("peer %d: rtt %.1f ms, %s, sent %.1f KB, received %.1f KB, buffered %d B" % [
+					id, link["rtt_ms"], link["path"], link["bytes_sent"] / 1024.0,
+					link["bytes_received"] / 1024.0, link["buffered"]])
+	_hud.text = "peer %d — %s — peers: %s\n%s\n%s" % [my_id, _phase, multiplayer.get_peers() if multiplayer.has_multiplayer_peer() else [],
+			"\n".join(_stats_lines), "\n".join(_chat_log)]

@@ -89,6 +89,29 @@ func _connection(id: int, what: String) -> WebRTCPeerConnection:
 	return rtc.get_peer(id)["connection"]
 
 
+## The link to `id` as webrtc_rs's `get_stats()` reports it, condensed for the HUD and the
+## summary: {"rtt_ms", "path", "bytes_sent", "bytes_received", "buffered"}. Empty when
+## there is no such peer, or the WebRTC implementation has no statistics.
+func link_stats(id: int) -> Dictionary:
+	if not rtc.has_peer(id):
+		return {}
+	var connection: WebRTCPeerConnection = rtc.get_peer(id)["connection"]
+	if not connection.has_method("get_stats"):
+		return {}
+	var stats: Dictionary = connection.call("get_stats")
+	var pair: Dictionary = stats.get("candidate_pair", {})
+	var buffered := 0
+	for channel: Dictionary in stats.get("data_channels", []):
+		buffered += int(channel.get("buffered_amount", 0))
+	return {
+		"rtt_ms": stats.get("round_trip_time_ms", -1.0),
+		"path": "%s-%s/%s" % [pair.get("local_type", "?"), pair.get("remote_type", "?"), pair.get("protocol", "?")],
+		"bytes_sent": stats.get("bytes_sent", 0),
+		"bytes_received": stats.get("bytes_received", 0),
+		"buffered": buffered,
+	}
+
+
 ## What the multiplayer peer's data channels to `id` report, for the summary.
 func channel_report(id: int) -> Array:
 	var report: Array = []

@@ -49,6 +49,14 @@ func test_two_processes_connect_through_the_signaling_server() -> void:
 	var result := await _play(2)
 	check_eq(result[0], 0, "match exit code")
 	_check_everyone_saw_everyone(result[1], 2)
+	# The HUD's link statistics (get_stats() through WebRTCMultiplayerPeer's connections).
+	for id: int in result[1]:
+		var links: Dictionary = result[1][id]["link_stats"]
+		if check_eq(links.size(), 1, "links in peer %d's HUD" % id):
+			var link: Dictionary = links.values()[0]
+			check_eq(link["path"], "host-host/udp", "peer %d's path" % id)
+			check(link["bytes_received"] > 1000, "peer %d received %d bytes" % [id, link["bytes_received"]])
+			check(link["rtt_ms"] >= 0.0, "peer %d's round-trip time %s" % [id, link["rtt_ms"]])
 
 
 func test_three_processes_mesh_and_the_unreliable_channels_really_are_unreliable() -> void:
