@@ -1,7 +1,7 @@
 extends SceneTree
 ## The benchmark: this addon side by side with Godot's ENet, on loopback.
 ##   godot --headless --path rust/itest -s res://bench/bench.gd -- [quick] [runs=N] [out=FILE]
-##       [only=throughput,latency,setup,main_thread,footprint,scale]
+##       [only=throughput,latency,latency_in_process,setup,main_thread,footprint,scale]
 ## Throughput and latency run between two Godot processes (bench_peer.gd); setup, main-thread
 ## cost and footprint are measured in this process. Every figure is the median of `runs`
 ## runs. Prints a table and writes JSON (default: bench-results.json in the current folder).
@@ -51,13 +51,16 @@ func _run() -> void:
 					await _median("latency/%s/64B/%dfps" % [transport, fps], runs, func() -> Dictionary:
 						return await _two_process(transport, "ping", "pong",
 								["count=%d" % (300 if fps == 60 else 2000), "fps=%d" % fps]))
+	# Footprint first among the in-process sections, so its "before" is this process untouched.
+	if _wants("footprint"):
+		results["footprint"] = await _footprint()
+	if _wants("latency") or _wants("latency_in_process"):
+		await _median("latency/webrtc/64B/in_process", runs, _in_process_rtt)
 	if _wants("setup"):
 		await _median("setup/1", runs, func() -> Dictionary: return await _setup(1))
 		await _median("setup/16", runs, func() -> Dictionary: return await _setup(16))
 	if _wants("main_thread"):
 		await _median("main_thread/8x3", runs, _main_thread_cost)
-	if _wants("footprint"):
-		results["footprint"] = await _footprint()
 	if _wants("scale"):
 		results["scale/mesh16"] = await _scale(16)
 	_print_table()
@@ -124,6 +127,45 @@ func _two_process(transport: String, first_role: String, second_role: String, ex
 	var parsed: Variant = JSON.parse_string(FileAccess.get_file_as_string(result)) if FileAccess.file_exists(result) else null
 	DirAccess.remove_absolute(result)
 	return parsed if typeof(parsed) == TYPE_DICTIONARY else {}
+
+
+## 64-byte ping-pong between two connections of this process, polling both in a busy loop:
+## the stack's own round trip (threads, queues, SCTP, DTLS, UDP on loopback) without the
+## frame loop and the scheduling of two busy processes that the two-process figures include.
+func _in_process_rtt() -> Dictionary:
+	var pair := PeerPair.new(TestCase.LOOPBACK, true)
+	pair.channel_a = pair.a.create_data_channel("x", {"negotiated": true, "id": 1})
+	pair.channel_b = pair.b.create_data_channel("x", {"negotiated": true, "id": 1})
+	pair.a.create_offer()
+	var deadline := Time.get_ticks_msec() + 10000
+	while Time.get_ticks_msec() < deadline and not (pair.channel_a.get_ready_state() == WebRTCDataChannel.STATE_OPEN
+			and pair.channel_b.get_ready_state() == WebRTCDataChannel.STATE_OPEN):
+		pair.poll()
+		await process_frame
+	var payload := PackedByteArray()
+	payload.resize(64)
+	var rtts: Array[float] = []
+	for i in 1000:
+		var start := Time.get_ticks_usec()
+		pair.channel_a.put_packet(payload)
+		var answered := false
+		while Time.get_ticks_usec() - start < 1000000:
+			pair.b.poll()
+			if pair.channel_b.get_available_packet_count() > 0:
+				pair.channel_b.put_packet(pair.channel_b.get_packet())
+			pair.a.poll()
+			if pair.channel_a.get_available_packet_count() > 0:
+				pair.channel_a.get_packet()
+				answered = true
+				break
+		if not answered:
+			break
+		rtts.append((Time.get_ticks_usec() - start) / 1000.0)
+	pair.close()
+	if rtts.size() < 1000:
+		return {}
+	rtts.sort()
+	return {"median_ms": rtts[rtts.size() / 2], "p99_ms": rtts[int(rtts.size() * 0.99)]}
 
 
 ## Offer → channel open on both sides, for `count` connections at once (in-process signaling).
@@ -359,6 +401,8 @@ func _print_table() -> void:
 		var e: Dictionary = results.get("latency/enet/64B/%dfps" % fps, {})
 		_row("RTT 64 B %s: median ms" % ("uncapped" if fps == 0 else "60 Hz"), w.get("median_ms", 0.0), e.get("median_ms", 0.0))
 		_row("RTT 64 B %s: p99 ms" % ("uncapped" if fps == 0 else "60 Hz"), w.get("p99_ms", 0.0), e.get("p99_ms", 0.0))
+	var local: Dictionary = results.get("latency/webrtc/64B/in_process", {})
+	print("%-34s %14.3f %14s" % ["RTT 64 B in one process: median ms", local.get("median_ms", 0.0), "(p99 %.3f)" % local.get("p99_ms", 0.0)])
 	print("%-34s %14.1f" % ["setup, 1 connection: ms", results.get("setup/1", {}).get("all_open_ms", 0.0)])
 	print("%-34s %14.1f" % ["setup, 16 at once: ms", results.get("setup/16", {}).get("all_open_ms", 0.0)])
 	var cost: Dictionary = results.get("main_thread/8x3", {})
