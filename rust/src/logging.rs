@@ -37,7 +37,7 @@ static QUEUE: Mutex<Queue> = Mutex::new(Queue {
 
 /// Messages webrtc-rs 0.21.1 logs as warnings on every healthy connection, which a user can
 /// do nothing about: (target prefix, message fragment).
-const ROUTINE_WARNINGS: [(&str, &str); 5] = [
+const ROUTINE_WARNINGS: [(&str, &str); 6] = [
     // The DTLS layer wants a server name for certificate checks WebRTC does not do (peers
     // are authenticated by the fingerprint in the SDP).
     ("rtc_dtls", "conn.remote_addr is empty"),
@@ -56,6 +56,9 @@ const ROUTINE_WARNINGS: [(&str, &str); 5] = [
         "rtc::peer_connection",
         "there already exists a stream with identifier",
     ),
+    // Messages still queued for a stream the peer has just reset (closed the channel);
+    // they are dropped as a browser drops them.
+    ("rtc::peer_connection", "Stream not existed"),
 ];
 
 struct GodotLog;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify};
-use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelState};
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::peer_connection::{PeerConnection, StatsSelector};
 
 /// Identifies a channel within its connection, from the moment it is created (the SCTP
@@ -297,14 +297,10 @@ async fn write_packets(
                 };
                 end.shared.queued.fetch_sub(size, Ordering::Relaxed);
                 if let Err(error) = result {
-                    // A message still queued when its channel closed (by either side) is
-                    // dropped as a browser drops it; anything else is worth a warning.
-                    if channel.ready_state().await.map_or(true, |state| {
-                        matches!(
-                            state,
-                            RTCDataChannelState::Closing | RTCDataChannelState::Closed
-                        )
-                    }) {
+                    // A message still queued when its channel or connection closed (by
+                    // either side) is dropped as a browser drops it; anything else is worth
+                    // a warning.
+                    if matches!(error, webrtc::error::Error::ErrDataChannelClosed) {
                         log::debug!("webrtc_rs: channel {}: dropped on close: {error}", end.key);
                     } else {
                         log::warn!("webrtc_rs: channel {}: send failed: {error}", end.key);
