@@ -25,8 +25,7 @@ case "$profile" in
 esac
 profile_dir() { [ "$cargo_profile" = dev ] && echo debug || echo "$cargo_profile"; }
 
-# Godot's minimum OS versions for 4.x exports.
-export MACOSX_DEPLOYMENT_TARGET="${MACOSX_DEPLOYMENT_TARGET:-11.0}"
+# The oldest OS versions Godot 4.6 runs on (Apple Silicon Macs start at macOS 11).
 export IPHONEOS_DEPLOYMENT_TARGET="${IPHONEOS_DEPLOYMENT_TARGET:-12.0}"
 ANDROID_API=24
 
@@ -71,8 +70,8 @@ case "$platform" in
     windows-x86_64)
         lib="$(build x86_64-pc-windows-msvc webrtc_rs.dll)"; place "$lib" webrtc_rs.windows.x86_64.dll ;;
     macos-universal)
-        arm="$(build aarch64-apple-darwin libwebrtc_rs.dylib)"
-        intel="$(build x86_64-apple-darwin libwebrtc_rs.dylib)"
+        arm="$(MACOSX_DEPLOYMENT_TARGET=11.0 build aarch64-apple-darwin libwebrtc_rs.dylib)"
+        intel="$(MACOSX_DEPLOYMENT_TARGET=10.13 build x86_64-apple-darwin libwebrtc_rs.dylib)"
         mkdir -p target/universal-apple-darwin
         lipo -create "$arm" "$intel" -output target/universal-apple-darwin/libwebrtc_rs.dylib
         # The install name Godot's exporter expects for a library inside the app bundle.
