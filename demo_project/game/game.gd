@@ -323,11 +323,12 @@ func _say(text: String) -> void:
 
 
 func _update_hud() -> void:
+	var peers := multiplayer.get_peers() if multiplayer.has_multiplayer_peer() else PackedInt32Array()
 	# The links' statistics change slowly; reading them twice a second is plenty.
 	if Time.get_ticks_msec() >= _next_stats_at:
 		_next_stats_at = Time.get_ticks_msec() + 500
 		_stats_lines.clear()
-		for id in (multiplayer.get_peers() if multiplayer.has_multiplayer_peer() else PackedInt32Array()):
+		for id in peers:
 			var link := session.link_stats(id)
 			if link.is_empty():
 				continue
@@ -335,5 +336,5 @@ func _update_hud() -> void:
 			_stats_lines.append("peer %d: rtt %.1f ms, %s, sent %.1f KB, received %.1f KB, buffered %d B" % [
 					id, link["rtt_ms"], link["path"], link["bytes_sent"] / 1024.0,
 					link["bytes_received"] / 1024.0, link["buffered"]])
-	_hud.text = "peer %d — %s — peers: %s\n%s\n%s" % [my_id, _phase, multiplayer.get_peers() if multiplayer.has_multiplayer_peer() else [],
-			"\n".join(_stats_lines), "\n".join(_chat_log)]
+	_hud.text = "peer %d — %s — peers: %s\n%s\n%s" % [my_id, _phase, peers, "\n".join(_stats_lines),
+			"\n".join(_chat_log)]

@@ -314,10 +314,7 @@ impl PeerConnection {
             "data_channels" => &channels.to_variant(),
         }
     }
-}
 
-#[godot_api(secondary)]
-impl PeerConnection {
     /// Sets how much of webrtc-rs's logging reaches Godot's output, for the whole process:
     /// `"off"`, `"error"`, `"warning"` (the default), `"info"`, `"debug"` or `"trace"`.
     /// Errors are printed with `push_error`, warnings with `push_warning`, the rest with

@@ -285,9 +285,10 @@ func _footprint() -> Dictionary:
 	return out
 
 
-static func _memory() -> Dictionary:
+## Resident memory (MB) and OS threads of a process (this one by default), from /proc.
+static func _memory(pid := "self") -> Dictionary:
 	# /proc files report size 0, so read them line by line.
-	var file := FileAccess.open("/proc/self/status", FileAccess.READ)
+	var file := FileAccess.open("/proc/%s/status" % pid, FileAccess.READ)
 	var figures := {}
 	while file != null and not file.eof_reached():
 		var line := file.get_line()
@@ -330,7 +331,7 @@ func _scale(peers: int) -> Dictionary:
 				if last.has(pid):
 					usage.get_or_add(pid, []).append(float(ticks - last[pid]))  # ticks of 10 ms per s = %
 				last[pid] = ticks
-				rss[pid] = maxf(rss.get(pid, 0.0), _rss_mb(pid))
+				rss[pid] = maxf(rss.get(pid, 0.0), _memory(str(pid)).get("rss_mb", 0.0))
 		await process_frame
 	for pid: int in clients + [server]:
 		if OS.is_process_running(pid):
@@ -374,15 +375,6 @@ static func _cpu_ticks(pid: int) -> int:
 	# Fields after the command name (which is in parentheses and may contain spaces).
 	var fields := text.substr(text.rfind(")") + 2).split(" ")
 	return int(fields[11]) + int(fields[12]) if fields.size() > 12 else -1
-
-
-static func _rss_mb(pid: int) -> float:
-	var file := FileAccess.open("/proc/%d/status" % pid, FileAccess.READ)
-	while file != null and not file.eof_reached():
-		var line := file.get_line()
-		if line.begins_with("VmRSS:"):
-			return int(line.split(":")[1].strip_edges().split(" ")[0]) / 1024.0
-	return 0.0
 
 
 func _print_table() -> void:

@@ -56,6 +56,15 @@ struct ChannelShared {
     counters: ChannelCounters,
 }
 
+impl ChannelShared {
+    /// Re-reads SCTP's count of bytes handed over but not yet acknowledged.
+    async fn sample_in_flight(&self, channel: &Arc<dyn DataChannel>) {
+        if let Ok(in_flight) = channel.outstanding_bytes().await {
+            self.in_flight.store(in_flight, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Holds back the first messages on negotiated channels while the peer may not be able to
 /// take them yet.
 ///
@@ -307,16 +316,12 @@ async fn write_packets(
                     }
                 } else {
                     end.shared.counters.sent(size);
-                    if let Ok(in_flight) = channel.outstanding_bytes().await {
-                        end.shared.in_flight.store(in_flight, Ordering::Relaxed);
-                    }
+                    end.shared.sample_in_flight(&channel).await;
                 }
             }
             Some(Outgoing::Sample) => {
                 end.shared.sampling.store(false, Ordering::Release);
-                if let Ok(in_flight) = channel.outstanding_bytes().await {
-                    end.shared.in_flight.store(in_flight, Ordering::Relaxed);
-                }
+                end.shared.sample_in_flight(&channel).await;
             }
             // `Close` from the Godot side, or the Godot object was freed.
             Some(Outgoing::Close) | None => {
@@ -353,11 +358,7 @@ async fn read_events(
                     data: message.data,
                 })
             }
-            DataChannelEvent::OnBufferedAmountLow => {
-                if let Ok(in_flight) = channel.outstanding_bytes().await {
-                    shared.in_flight.store(in_flight, Ordering::Relaxed);
-                }
-            }
+            DataChannelEvent::OnBufferedAmountLow => shared.sample_in_flight(&channel).await,
             DataChannelEvent::OnClosing => queue.push(Event::ChannelClosing { key }),
             DataChannelEvent::OnClose => break,
             _ => {}

@@ -229,22 +229,27 @@ fn parse_description(kind: SdpKind, sdp: &str) -> Result<RTCSessionDescription, 
     Ok(description)
 }
 
-/// The mid of the first media section: with BUNDLE every candidate belongs to it.
-fn first_mid(description: &RTCSessionDescription) -> Option<String> {
-    let session = description.unmarshal().ok()?;
-    let media = session.media_descriptions.first()?;
-    media.attribute("mid").flatten().map(str::to_owned)
+/// What the worker needs from a description's SDP, read in one parse.
+#[derive(Debug, Default)]
+struct SdpFacts {
+    /// The mid of the first media section: with BUNDLE every candidate belongs to it.
+    mid: Option<String>,
+    /// The DTLS `a=setup:` role (first media section, else session level).
+    setup: Option<String>,
 }
 
-/// The DTLS `a=setup:` role a description states (first media section, else session level).
-fn dtls_setup(description: &RTCSessionDescription) -> Option<String> {
-    let session = description.unmarshal().ok()?;
-    session
-        .media_descriptions
-        .first()
-        .and_then(|media| media.attribute("setup").flatten())
-        .or_else(|| session.attribute("setup").map(String::as_str))
-        .map(str::to_owned)
+fn sdp_facts(description: &RTCSessionDescription) -> SdpFacts {
+    let Ok(session) = description.unmarshal() else {
+        return SdpFacts::default();
+    };
+    let media = session.media_descriptions.first();
+    let attribute = |name| media.and_then(|media| media.attribute(name).flatten());
+    SdpFacts {
+        mid: attribute("mid").map(str::to_owned),
+        setup: attribute("setup")
+            .or_else(|| session.attribute("setup").map(String::as_str))
+            .map(str::to_owned),
+    }
 }
 
 /// Whether this side ends up the DTLS server (and so the SCTP server), from the `a=setup:`
@@ -430,12 +435,12 @@ async fn channel_info(
 /// Pacing of ICE connectivity checks, and how many a pair gets before it is given up.
 const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(50);
 const ICE_CHECKS_PER_PAIR: u16 = 40;
-/// Consent checks every 200 ms instead of 2 s. Beyond keeping the path alive, the answer
-/// to each check is an inbound packet, and in webrtc-rs 0.21.1 only an inbound packet
-/// makes the driver resume SCTP streams it stopped reading while a channel's event queue
-/// (256 events) was full: its `drain_core_data` takes from the core with `poll_data_read`,
-/// which never pumps the parked reads. When the peer has finished a burst of small
-/// messages, nothing else arrives, so the rest of the burst waited for the next check:
+/// Consent checks every 200 ms instead of 2 s. Beyond keeping the path alive, their timer
+/// is what makes webrtc-rs 0.21.1 resume SCTP streams it stopped reading while a channel's
+/// event queue (256 events) was full: its driver takes data from the core with
+/// `poll_data_read`, which never pumps the parked reads, so only an inbound SCTP packet or
+/// the core's `handle_timeout` resumes them. When the peer has finished a burst of small
+/// messages nothing else arrives, so the rest of the burst waited for the next timer:
 /// 8192 × 64 B took 2.0 s, now 0.2 s (20 ms of it is the transfer). Costs ~1 KB/s per
 /// connection.
 const ICE_KEEPALIVE_INTERVAL: Duration = Duration::from_millis(200);
@@ -627,25 +632,23 @@ impl Worker {
             },
             Command::SetLocalDescription(description) => {
                 let kind = SdpKind::from_rtc(description.sdp_type).unwrap_or(SdpKind::Offer);
-                if let (Some(mid), Ok(mut slot)) =
-                    (first_mid(&description), self.handler.local_mid.lock())
-                {
+                let facts = sdp_facts(&description);
+                if let (Some(mid), Ok(mut slot)) = (facts.mid, self.handler.local_mid.lock()) {
                     *slot = mid;
                 }
-                let setup = dtls_setup(&description);
                 if let Err(error) = self.connection.set_local_description(description).await {
                     self.rejected(format!(
                         "set_local_description(\"{}\"): {error}",
                         kind.as_str()
                     ));
                 } else {
-                    self.local_setup = setup;
+                    self.local_setup = facts.setup;
                     self.update_role();
                 }
             }
             Command::SetRemoteDescription(description) => {
                 let kind = SdpKind::from_rtc(description.sdp_type).unwrap_or(SdpKind::Offer);
-                let setup = dtls_setup(&description);
+                let setup = sdp_facts(&description).setup;
                 if let Err(error) = self.connection.set_remote_description(description).await {
                     self.rejected(format!(
                         "set_remote_description(\"{}\"): {error}",
@@ -730,11 +733,13 @@ mod tests {
     }
 
     #[test]
-    fn setup_attribute_is_read_from_the_first_media_section() {
+    fn mid_and_setup_are_read_from_the_first_media_section() {
         let sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
                    m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n\
                    a=mid:0\r\na=setup:passive\r\na=sctp-port:5000\r\n";
         let description = RTCSessionDescription::answer(sdp.to_owned()).unwrap();
-        assert_eq!(dtls_setup(&description).as_deref(), Some("passive"));
+        let facts = sdp_facts(&description);
+        assert_eq!(facts.setup.as_deref(), Some("passive"));
+        assert_eq!(facts.mid.as_deref(), Some("0"));
     }
 }
