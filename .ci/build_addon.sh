@@ -5,6 +5,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 profile="${1:-release}"
 cd "$repo"
+bash .ci/patch_webrtc_rs.sh
 case "$profile" in
     release) cargo build --release -p webrtc_rs ;;
     debug) cargo build -p webrtc_rs ;;

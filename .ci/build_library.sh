@@ -24,6 +24,7 @@ case "$profile" in
     *) echo "build_library: unknown profile '$profile' (release or debug)" >&2; exit 2 ;;
 esac
 profile_dir() { [ "$cargo_profile" = dev ] && echo debug || echo "$cargo_profile"; }
+bash .ci/patch_webrtc_rs.sh
 
 # The oldest OS versions Godot 4.6 runs on (Apple Silicon Macs start at macOS 11).
 export IPHONEOS_DEPLOYMENT_TARGET="${IPHONEOS_DEPLOYMENT_TARGET:-12.0}"

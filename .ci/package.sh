@@ -46,6 +46,8 @@ fi
 cp "$addon/webrtc_rs.gdextension" "$addon/README.md" "$addon/LICENSE" "$stage/$addon/"
 [ -f "$addon/webrtc_rs.gdextension.uid" ] && cp "$addon/webrtc_rs.gdextension.uid" "$stage/$addon/"
 
+# The license list comes from the same dependency graph as the library: webrtc-rs patched.
+bash .ci/patch_webrtc_rs.sh
 about="$(bash .ci/install_cargo_about.sh | tail -n 1)"
 "$about" generate --locked --fail \
     --manifest-path rust/Cargo.toml \
