@@ -37,6 +37,8 @@ pub struct DataChannel {
     state: ChannelState,
     write_mode: WriteMode,
     inbox: VecDeque<(bool, BytesMut)>,
+    /// The bytes in `inbox`.
+    inbox_bytes: usize,
     /// The packet last handed out by `get_packet`: Godot reads it through the raw pointer
     /// after the call returns, so it lives here until the next one.
     current: BytesMut,
@@ -57,6 +59,10 @@ impl IWebRtcDataChannelExtension for DataChannel {
         let Some((is_string, data)) = self.inbox.pop_front() else {
             return Error::ERR_UNAVAILABLE;
         };
+        self.inbox_bytes -= data.len();
+        if let Some(handle) = &self.handle {
+            handle.read(data.len());
+        }
         self.current = data;
         self.current_is_string = is_string;
         // Godot passes `const uint8_t **` and `int32_t *`; both stay valid for this call.
@@ -236,6 +242,7 @@ impl DataChannel {
             state,
             write_mode: WriteMode::BINARY,
             inbox: VecDeque::new(),
+            inbox_bytes: 0,
             current: BytesMut::new(),
             current_is_string: false,
         }
@@ -257,12 +264,25 @@ impl DataChannel {
             "bytes_sent" => &clamp_i64(stats.bytes_sent).to_variant(),
             "messages_received" => &clamp_i64(stats.messages_received).to_variant(),
             "bytes_received" => &clamp_i64(stats.bytes_received).to_variant(),
+            "messages_dropped" => &clamp_i64(stats.messages_dropped).to_variant(),
         }
     }
 
     /// A channel bound to a backend channel (made by the peer connection).
     pub(crate) fn create(info: ChannelInfo, handle: ChannelHandle) -> Gd<Self> {
         Gd::from_init_fn(|base| Self::with(base, info, Some(handle)))
+    }
+
+    /// The negotiated id this channel holds, unless it has closed.
+    pub(crate) fn negotiated_id_in_use(&self) -> Option<u16> {
+        if self.state == ChannelState::Closed {
+            return None;
+        }
+        self.info.options.negotiated_id
+    }
+
+    pub(crate) fn has_unread_packets(&self) -> bool {
+        !self.inbox.is_empty()
     }
 
     pub(crate) fn on_open(&mut self, id: Option<u16>) {
@@ -275,10 +295,26 @@ impl DataChannel {
     }
 
     pub(crate) fn on_message(&mut self, is_string: bool, data: BytesMut) {
+        let Some(handle) = &self.handle else {
+            return;
+        };
         // A channel closed locally drops what still arrives, as a browser's would.
-        if self.state != ChannelState::Closed {
-            self.inbox.push_back((is_string, data));
+        if self.state == ChannelState::Closed {
+            handle.discard(data.len());
+            return;
         }
+        // An unreliable channel keeps the newest: past its limit the oldest unread go.
+        if !handle.is_reliable() {
+            while self.inbox_bytes + data.len() > handle.receive_limit() {
+                let Some((_, oldest)) = self.inbox.pop_front() else {
+                    break;
+                };
+                self.inbox_bytes -= oldest.len();
+                handle.discard(oldest.len());
+            }
+        }
+        self.inbox_bytes += data.len();
+        self.inbox.push_back((is_string, data));
     }
 
     pub(crate) fn on_closing(&mut self) {

@@ -13,8 +13,10 @@ use godot::classes::WebRtcPeerConnection;
 use godot::init::{gdextension, ExtensionLibrary, InitStage};
 use std::time::Duration;
 
-/// How long unloading waits for connections to send their goodbyes.
-const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+/// How long unloading waits for connections to finish: a freed connection may spend up to
+/// `LINGER` delivering what the game sent last (its goodbye RPC), then closing takes a moment.
+const SHUTDOWN_GRACE: Duration =
+    backend::channel::LINGER.saturating_add(Duration::from_millis(500));
 
 struct WebRtcRs;
 

@@ -130,7 +130,7 @@ impl IWebRtcPeerConnectionExtension for PeerConnection {
         for warning in warnings {
             godot_warn!("WebRTCPeerConnection.{warning}");
         }
-        self.shut_down(ConnectionState::New);
+        self.shut_down(ConnectionState::New, false);
         self.closed = false;
         self.signaling_state = SignalingState::Stable;
         self.gathering_state = GatheringState::New;
@@ -164,6 +164,14 @@ impl IWebRtcPeerConnectionExtension for PeerConnection {
         };
         for warning in warnings {
             godot_warn!("WebRTCPeerConnection.{warning}");
+        }
+        if let Some(id) = options.negotiated_id {
+            if self.negotiated_id_in_use(id) {
+                godot_error!(
+                    "WebRTCPeerConnection.create_data_channel(\"{label}\"): id {id} is already used by another channel of this connection (each negotiated id may be used once)"
+                );
+                return None;
+            }
         }
         let (info, handle) = self
             .connection("create_data_channel")
@@ -228,10 +236,25 @@ impl IWebRtcPeerConnectionExtension for PeerConnection {
         let Some(connection) = self.connection.as_ref() else {
             return Error::OK;
         };
+        // `events` may still hold what the previous poll held back (see below): those had
+        // their poll and go first, without being held again.
         let mut events = std::mem::take(&mut self.events);
+        let held_back = events.len();
         connection.queue().drain_into(&mut events);
         let generation = self.generation;
+        let mut applied = 0;
         while let Some(event) = events.pop_front() {
+            // Messages first, then the close that follows them, as a browser dispatches
+            // `message` events before `close`: a close reached while packets wait unread
+            // waits one poll, so the game gets a frame to read them. WebRTCMultiplayerPeer
+            // forgets a peer the moment its connection or a channel stops being open, before
+            // SceneMultiplayer reads that peer's packets: an RPC sent just before a peer left
+            // (a host relaying the last message of a match, then quitting) was lost.
+            if applied >= held_back && event.ends_delivery() && self.has_unread_packets() {
+                events.push_front(event);
+                break;
+            }
+            applied += 1;
             self.apply(event);
             if self.generation != generation {
                 // A signal handler closed or re-initialised us: the rest is stale.
@@ -247,7 +270,7 @@ impl IWebRtcPeerConnectionExtension for PeerConnection {
         if self.closed {
             return;
         }
-        self.shut_down(ConnectionState::Closed);
+        self.shut_down(ConnectionState::Closed, false);
         self.closed = true;
         self.signaling_state = SignalingState::Closed;
     }
@@ -407,6 +430,24 @@ impl PeerConnection {
         self.base_mut().emit_signal(signal, arguments);
     }
 
+    /// Whether a channel of this connection that has not closed uses negotiated id `id`.
+    /// In-band channels need no check: webrtc-rs gives them ids that negotiated channels
+    /// do not use.
+    fn negotiated_id_in_use(&self, id: u16) -> bool {
+        self.channels.values().any(|instance| {
+            Gd::<DataChannel>::try_from_instance_id(*instance)
+                .is_ok_and(|channel| channel.bind().negotiated_id_in_use() == Some(id))
+        })
+    }
+
+    /// Whether a channel of this connection holds packets the game has not read.
+    fn has_unread_packets(&self) -> bool {
+        self.channels.values().any(|id| {
+            Gd::<DataChannel>::try_from_instance_id(*id)
+                .is_ok_and(|channel| channel.bind().has_unread_packets())
+        })
+    }
+
     fn with_channel(&mut self, key: ChannelKey, update: impl FnOnce(&mut DataChannel)) {
         let Some(id) = self.channels.get(&key) else {
             return;
@@ -479,10 +520,16 @@ impl PeerConnection {
         Ok(self.connection.as_ref().expect("started above"))
     }
 
-    /// Drops the backend connection (which closes it and its sockets) and marks every
-    /// channel closed; nothing of the old connection is emitted afterwards.
-    fn shut_down(&mut self, state: ConnectionState) {
-        self.connection = None;
+    /// Ends the backend connection and marks every channel closed; nothing of the old
+    /// connection is emitted afterwards. `close()` and `initialize()` end it at once, as
+    /// W3C's `RTCPeerConnection.close()` does; a freed object lets what it sent be delivered
+    /// first (see `Connection`).
+    fn shut_down(&mut self, state: ConnectionState, freed: bool) {
+        if let Some(connection) = self.connection.take() {
+            if !freed {
+                connection.close();
+            }
+        }
         self.generation += 1;
         self.connection_state = state;
         self.events.clear();
@@ -502,7 +549,7 @@ impl PeerConnection {
 impl Drop for PeerConnection {
     fn drop(&mut self) {
         // Channels the game still holds must not look open once their connection is gone.
-        self.shut_down(ConnectionState::Closed);
+        self.shut_down(ConnectionState::Closed, true);
     }
 }
 

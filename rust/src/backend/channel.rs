@@ -7,7 +7,7 @@ use super::events::{Event, SignalQueue};
 use super::runtime;
 use super::stats::{ChannelCounters, ChannelStats};
 use bytes::BytesMut;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify};
@@ -51,9 +51,65 @@ struct ChannelShared {
     in_flight: AtomicUsize,
     /// Set once the channel has opened (or ended): the connection stops nudging for it.
     settled: AtomicBool,
+    /// Set once the channel has opened.
+    opened: AtomicBool,
     /// A `Sample` is on its way to the writer task.
     sampling: AtomicBool,
     counters: ChannelCounters,
+    receive: ReceiveBuffer,
+    /// The connection's writers: every message queued here is counted there too.
+    writers: Arc<Writers>,
+}
+
+/// What a channel has received that the game has not read yet, and its bound.
+///
+/// A reliable channel stops taking messages from webrtc-rs once `limit` bytes wait unread:
+/// webrtc-rs then stops reading the association, SCTP's receive window closes and the peer
+/// slows down — so a game that stops reading (a loading screen, a long frame) costs bounded
+/// memory and loses nothing. It resumes as soon as the game reads. An unreliable channel
+/// never holds the association back: the Godot side drops its oldest unread messages beyond
+/// `limit`, and while the game does not poll at all, newly arriving ones beyond twice that.
+#[derive(Debug, Default)]
+struct ReceiveBuffer {
+    limit: usize,
+    reliable: bool,
+    /// Bytes handed to the connection's queue and not yet read or dropped by the game.
+    unread: AtomicUsize,
+    /// Signalled when the game reads (and when its channel object goes away).
+    room: Notify,
+    /// The Godot object is gone: nothing will read any more.
+    released: AtomicBool,
+    dropped: AtomicU64,
+}
+
+impl ReceiveBuffer {
+    /// Waits while a reliable channel is at its limit (see [`ReceiveBuffer`]), until the
+    /// game reads, lets go of the channel, or the connection aborts.
+    async fn room(&self, ending: &mut watch::Receiver<Ending>) {
+        if !self.reliable {
+            return;
+        }
+        loop {
+            let read = self.room.notified();
+            if self.unread.load(Ordering::Acquire) < self.limit
+                || self.released.load(Ordering::Acquire)
+            {
+                return;
+            }
+            tokio::select! {
+                () = read => {}
+                _ = ending.wait_for(|ending| *ending == Ending::Abort) => return,
+            }
+        }
+    }
+
+    /// The game has read, or dropped, `bytes` of what was received.
+    fn taken(&self, bytes: usize) {
+        let before = self.unread.fetch_sub(bytes, Ordering::AcqRel);
+        if before >= self.limit && before - bytes < self.limit {
+            self.room.notify_waiters();
+        }
+    }
 }
 
 impl ChannelShared {
@@ -119,6 +175,139 @@ impl FirstSendGate {
     }
 }
 
+/// How the connection stands, as its channels' writer tasks see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    Open,
+    /// The Godot object was freed (a `WebRTCMultiplayerPeer` closing or removing a peer, the
+    /// game quitting) without `close()`: what the game sent before still goes out, and the
+    /// connection closes once the peer has acknowledged it (or after [`LINGER`]).
+    Drain,
+    /// `close()`, `initialize()` or the end of the linger: stop at once, as W3C's
+    /// `RTCPeerConnection.close()` does.
+    Abort,
+}
+
+/// The longest a freed connection stays up to deliver what was sent before.
+pub(crate) const LINGER: Duration = Duration::from_secs(2);
+
+/// How often a draining writer asks SCTP whether everything was acknowledged.
+const DRAIN_POLL: Duration = Duration::from_millis(5);
+
+/// A connection's writer tasks: how many run (a draining connection waits for them), and
+/// how many messages the game has queued on any of its channels that no writer has handed
+/// to SCTP yet.
+#[derive(Debug, Default)]
+pub(crate) struct Writers {
+    running: AtomicUsize,
+    finished: Notify,
+    queued: AtomicUsize,
+    handed_over: Notify,
+    /// When a reader of this connection last delivered a message (µs since `EPOCH`).
+    last_delivery: AtomicU64,
+}
+
+/// The close of one channel waits until the connection's other channels have delivered
+/// nothing for this long (at most [`CLOSE_HOLD`]).
+const QUIET_BEFORE_CLOSE: Duration = Duration::from_millis(2);
+const CLOSE_HOLD: Duration = Duration::from_millis(100);
+
+/// A fixed point for `last_delivery` timestamps.
+static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+
+impl Writers {
+    fn delivered(&self) {
+        self.last_delivery
+            .store(EPOCH.elapsed().as_micros() as u64, Ordering::Release);
+    }
+
+    /// Holds a channel's close until the connection's other channels have gone quiet.
+    ///
+    /// Each channel has its own reader task and webrtc-rs its own queue per channel, so a
+    /// close on one channel can overtake messages another channel received just before it;
+    /// WebRTCMultiplayerPeer forgets a peer as soon as any of its channels closes, and a
+    /// host that relays a last RPC and then frees the peer's channels (one stream reset per
+    /// channel) lost that RPC. The messages are already in their channels' queues when the
+    /// close arrives, so a short quiet period lets their readers deliver them first.
+    async fn quiet(&self) {
+        let deadline = Instant::now() + CLOSE_HOLD;
+        while Instant::now() < deadline {
+            let last = Duration::from_micros(self.last_delivery.load(Ordering::Acquire));
+            if EPOCH.elapsed().saturating_sub(last) >= QUIET_BEFORE_CLOSE {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    fn queued(&self) {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn handed_over(&self) {
+        if self.queued.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.handed_over.notify_waiters();
+        }
+    }
+
+    /// Resolves once every message queued on the connection so far is in SCTP's hands (or
+    /// the connection aborts).
+    async fn all_handed_over(&self, ending: &watch::Receiver<Ending>) {
+        let mut ending = ending.clone();
+        loop {
+            let handed_over = self.handed_over.notified();
+            if self.queued.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            tokio::select! {
+                () = handed_over => {}
+                _ = ending.wait_for(|ending| *ending == Ending::Abort) => return,
+            }
+        }
+    }
+
+    /// Resolves once no writer is running.
+    pub(crate) async fn all_done(&self) {
+        loop {
+            let finished = self.finished.notified();
+            if self.running.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            finished.await;
+        }
+    }
+}
+
+/// Held by a writer task for its whole life (dropped even when the task is cancelled).
+struct Running(Arc<Writers>);
+
+impl Running {
+    fn new(writers: Arc<Writers>) -> Self {
+        writers.running.fetch_add(1, Ordering::AcqRel);
+        Self(writers)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.finished.notify_waiters();
+        }
+    }
+}
+
+/// What a connection hands each of its channels' tasks.
+#[derive(Clone)]
+pub(crate) struct ConnectionLink {
+    pub(crate) connection: Weak<dyn PeerConnection>,
+    pub(crate) queue: Arc<SignalQueue>,
+    pub(crate) ending: watch::Receiver<Ending>,
+    pub(crate) writers: Arc<Writers>,
+    pub(crate) gate: Arc<FirstSendGate>,
+    /// What each channel may hold unread (see [`ReceiveBuffer`]).
+    pub(crate) receive_buffer: usize,
+}
+
 /// Why a packet was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
@@ -158,9 +347,23 @@ pub(crate) struct ChannelEnd {
     shared: Arc<ChannelShared>,
 }
 
-pub(crate) fn channel_pair(key: ChannelKey) -> (ChannelHandle, ChannelEnd) {
+/// `receive_limit`: see [`ReceiveBuffer`]; `reliable`: neither retransmit limit is set.
+pub(crate) fn channel_pair(
+    key: ChannelKey,
+    receive_limit: usize,
+    reliable: bool,
+    writers: Arc<Writers>,
+) -> (ChannelHandle, ChannelEnd) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let shared = Arc::new(ChannelShared::default());
+    let shared = Arc::new(ChannelShared {
+        receive: ReceiveBuffer {
+            limit: receive_limit,
+            reliable,
+            ..Default::default()
+        },
+        writers,
+        ..Default::default()
+    });
     (
         ChannelHandle {
             key,
@@ -189,6 +392,7 @@ impl ChannelHandle {
             return Err(SendError::NotUtf8);
         }
         self.shared.queued.fetch_add(data.len(), Ordering::Relaxed);
+        self.shared.writers.queued();
         self.outgoing
             .send(Outgoing::Message {
                 is_string,
@@ -196,6 +400,7 @@ impl ChannelHandle {
             })
             .map_err(|_| {
                 self.shared.queued.fetch_sub(data.len(), Ordering::Relaxed);
+                self.shared.writers.handed_over();
                 SendError::Closed
             })
     }
@@ -224,7 +429,38 @@ impl ChannelHandle {
 
     /// Messages and bytes that went out and came in, and what is still buffered.
     pub fn stats(&self) -> ChannelStats {
-        self.shared.counters.snapshot(self.buffered_amount())
+        let mut stats = self.shared.counters.snapshot(self.buffered_amount());
+        stats.messages_dropped = self.shared.receive.dropped.load(Ordering::Relaxed);
+        stats
+    }
+
+    /// The game read a received message of `bytes` (see [`ReceiveBuffer`]).
+    pub fn read(&self, bytes: usize) {
+        self.shared.receive.taken(bytes);
+    }
+
+    /// A received message of `bytes` was dropped unread: an unreliable channel over its
+    /// limit, or a channel the game closed.
+    pub fn discard(&self, bytes: usize) {
+        self.shared.receive.dropped.fetch_add(1, Ordering::Relaxed);
+        self.shared.receive.taken(bytes);
+    }
+
+    /// What an unreliable channel keeps unread before it drops its oldest message.
+    pub fn receive_limit(&self) -> usize {
+        self.shared.receive.limit
+    }
+
+    pub fn is_reliable(&self) -> bool {
+        self.shared.receive.reliable
+    }
+}
+
+impl Drop for ChannelHandle {
+    fn drop(&mut self) {
+        // Nothing will read any more: a reader waiting for room must not wait forever.
+        self.shared.receive.released.store(true, Ordering::Release);
+        self.shared.receive.room.notify_waiters();
     }
 }
 
@@ -233,37 +469,54 @@ impl ChannelEnd {
         self.key
     }
 
+    /// Forgets what is still queued: it will never be sent.
+    fn discard_queued(&mut self) {
+        while let Ok(next) = self.outgoing.try_recv() {
+            if let Outgoing::Message { data, .. } = next {
+                self.shared.queued.fetch_sub(data.len(), Ordering::Relaxed);
+                self.shared.writers.handed_over();
+            }
+        }
+    }
+
     /// Whether the channel has opened (or ended), shared with the connection's nudger.
     pub(crate) fn settled(&self) -> Settled {
         Settled(self.shared.clone())
     }
 
     /// Starts the reader and writer tasks for a webrtc-rs channel. A `negotiated` channel's
-    /// first message waits for `gate`.
+    /// first message waits for the connection's [`FirstSendGate`].
     pub(crate) fn start(
         self,
         channel: Arc<dyn DataChannel>,
-        connection: Weak<dyn PeerConnection>,
-        queue: Arc<SignalQueue>,
-        closed: watch::Receiver<bool>,
-        gate: Arc<FirstSendGate>,
+        link: ConnectionLink,
         negotiated: bool,
     ) {
         let key = self.key;
+        let running = Running::new(link.writers.clone());
         runtime::spawn(read_events(
             key,
             channel.clone(),
-            connection,
-            queue,
+            link.connection,
+            link.queue,
             self.shared.clone(),
-            gate.clone(),
+            link.gate.clone(),
+            link.ending.clone(),
         ));
         runtime::spawn(write_packets(
             self,
             channel,
-            closed,
-            negotiated.then_some(gate),
+            link.ending,
+            negotiated.then_some(link.gate),
+            running,
         ));
+    }
+}
+
+impl Drop for ChannelEnd {
+    /// Whatever is left queued (the connection ended first) will never go out.
+    fn drop(&mut self) {
+        self.discard_queued();
     }
 }
 
@@ -280,56 +533,132 @@ impl Settled {
 async fn write_packets(
     mut end: ChannelEnd,
     channel: Arc<dyn DataChannel>,
-    mut closed: watch::Receiver<bool>,
+    mut ending: watch::Receiver<Ending>,
     mut gate: Option<Arc<FirstSendGate>>,
+    _running: Running,
 ) {
     loop {
         let next = tokio::select! {
+            // Checked first, so `close()` is not kept waiting by a long queue.
+            biased;
+            changed = ending.changed() => {
+                match changed.map(|()| *ending.borrow_and_update()) {
+                    Ok(Ending::Open) => continue,
+                    Ok(Ending::Drain) => drain(&mut end, &channel, &ending).await,
+                    Ok(Ending::Abort) | Err(_) => {}
+                }
+                break;
+            }
             next = end.outgoing.recv() => next,
-            // The connection went away: nothing can be sent any more.
-            _ = closed.wait_for(|closed| *closed) => break,
         };
         match next {
             Some(Outgoing::Message { is_string, data }) => {
                 if let Some(gate) = gate.take() {
                     gate.wait().await;
                 }
-                let size = data.len();
-                let result = if is_string {
-                    // Checked to be UTF-8 in `send`, so this cannot fail.
-                    match std::str::from_utf8(&data) {
-                        Ok(text) => channel.send_text(text).await,
-                        Err(_) => Ok(()),
-                    }
-                } else {
-                    channel.send(data).await
-                };
-                end.shared.queued.fetch_sub(size, Ordering::Relaxed);
-                if let Err(error) = result {
-                    // A message still queued when its channel or connection closed (by
-                    // either side) is dropped as a browser drops it; anything else is worth
-                    // a warning.
-                    if matches!(error, webrtc::error::Error::ErrDataChannelClosed) {
-                        log::debug!("webrtc_rs: channel {}: dropped on close: {error}", end.key);
-                    } else {
-                        log::warn!("webrtc_rs: channel {}: send failed: {error}", end.key);
-                    }
-                } else {
-                    end.shared.counters.sent(size);
-                    end.shared.sample_in_flight(&channel).await;
-                }
+                send(&end, &channel, is_string, data).await;
             }
             Some(Outgoing::Sample) => {
                 end.shared.sampling.store(false, Ordering::Release);
                 end.shared.sample_in_flight(&channel).await;
             }
-            // `Close` from the Godot side, or the Godot object was freed.
-            Some(Outgoing::Close) | None => {
+            // `close()`: the messages queued before it went out above, and SCTP delivers them
+            // before the stream is reset. A connection being freed right after waits for this
+            // writer, so it stays until they are acknowledged.
+            Some(Outgoing::Close) => {
+                let _ = channel.close().await;
+                acknowledged(&channel, &ending).await;
+                break;
+            }
+            // The Godot object was freed. Objects are freed together (WebRTCMultiplayerPeer
+            // frees a peer's channels at once), and a peer that sees one of them close takes
+            // the whole peer for gone: so this stream is reset only once what the game queued
+            // on every channel of the connection is in SCTP, where the reset queues behind it.
+            None => {
+                end.shared.writers.all_handed_over(&ending).await;
+                // The connection object is usually freed right after its channels: then it
+                // closes everything itself once all is acknowledged, and resetting streams
+                // one by one first would only give the peer closes to race with messages.
+                let _ = tokio::time::timeout(
+                    DRAIN_POLL,
+                    ending.clone().wait_for(|ending| *ending != Ending::Open),
+                )
+                .await;
+                if *ending.borrow() == Ending::Open {
+                    let _ = channel.close().await;
+                }
+                acknowledged(&channel, &ending).await;
+                break;
+            }
+        }
+    }
+}
+
+/// Hands one message to SCTP.
+async fn send(end: &ChannelEnd, channel: &Arc<dyn DataChannel>, is_string: bool, data: BytesMut) {
+    let size = data.len();
+    let result = if is_string {
+        // Checked to be UTF-8 in `send`, so this cannot fail.
+        match std::str::from_utf8(&data) {
+            Ok(text) => channel.send_text(text).await,
+            Err(_) => Ok(()),
+        }
+    } else {
+        channel.send(data).await
+    };
+    end.shared.queued.fetch_sub(size, Ordering::Relaxed);
+    end.shared.writers.handed_over();
+    match result {
+        Ok(()) => {
+            end.shared.counters.sent(size);
+            end.shared.sample_in_flight(channel).await;
+        }
+        // A message still queued when its channel or connection closed (by either side) is
+        // dropped as a browser drops it; anything else is worth a warning.
+        Err(webrtc::error::Error::ErrDataChannelClosed) => {
+            log::debug!("webrtc_rs: channel {}: dropped on close", end.key);
+        }
+        Err(error) => log::warn!("webrtc_rs: channel {}: send failed: {error}", end.key),
+    }
+}
+
+/// The connection was freed without `close()`: hands SCTP what the game queued, then waits
+/// until the peer has it. A channel that never opened has nobody to deliver to.
+async fn drain(
+    end: &mut ChannelEnd,
+    channel: &Arc<dyn DataChannel>,
+    ending: &watch::Receiver<Ending>,
+) {
+    if !end.shared.opened.load(Ordering::Acquire) {
+        end.discard_queued();
+        return;
+    }
+    while let Ok(next) = end.outgoing.try_recv() {
+        match next {
+            Outgoing::Message { is_string, data } => send(end, channel, is_string, data).await,
+            Outgoing::Sample => {}
+            Outgoing::Close => {
                 let _ = channel.close().await;
                 break;
             }
         }
     }
+    acknowledged(channel, ending).await;
+}
+
+/// Waits (at most [`LINGER`], and not past an abort) until SCTP has had everything this
+/// channel sent acknowledged by the peer, or has finished closing the channel — which the
+/// peer only completes once it has received everything sent before the close.
+async fn acknowledged(channel: &Arc<dyn DataChannel>, ending: &watch::Receiver<Ending>) {
+    let _ = tokio::time::timeout(LINGER, async {
+        while *ending.borrow() != Ending::Abort {
+            match channel.outstanding_bytes().await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => tokio::time::sleep(DRAIN_POLL).await,
+            }
+        }
+    })
+    .await;
 }
 
 async fn read_events(
@@ -339,31 +668,51 @@ async fn read_events(
     queue: Arc<SignalQueue>,
     shared: Arc<ChannelShared>,
     gate: Arc<FirstSendGate>,
+    mut ending: watch::Receiver<Ending>,
 ) {
     // Learn about acknowledgements so the buffered amount drains back to zero.
     let _ = channel.set_buffered_amount_low_threshold(0).await;
-    while let Some(event) = channel.poll().await {
+    let receive = &shared.receive;
+    loop {
+        receive.room(&mut ending).await;
+        let Some(event) = channel.poll().await else {
+            break;
+        };
         match event {
             DataChannelEvent::OnOpen => {
+                shared.opened.store(true, Ordering::Release);
                 shared.settled.store(true, Ordering::Release);
                 let id = stream_id(&channel, &connection).await;
                 queue.push(Event::ChannelOpen { key, id });
             }
             DataChannelEvent::OnMessage(message) => {
                 gate.heard();
-                shared.counters.received(message.data.len());
+                let size = message.data.len();
+                shared.counters.received(size);
+                if !receive.reliable && receive.unread.load(Ordering::Acquire) >= 2 * receive.limit
+                {
+                    // The game is not even polling: keep what it has, drop the newcomer.
+                    receive.dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                receive.unread.fetch_add(size, Ordering::AcqRel);
                 queue.push(Event::ChannelMessage {
                     key,
                     is_string: message.is_string,
                     data: message.data,
-                })
+                });
+                shared.writers.delivered();
             }
             DataChannelEvent::OnBufferedAmountLow => shared.sample_in_flight(&channel).await,
-            DataChannelEvent::OnClosing => queue.push(Event::ChannelClosing { key }),
+            DataChannelEvent::OnClosing => {
+                shared.writers.quiet().await;
+                queue.push(Event::ChannelClosing { key });
+            }
             DataChannelEvent::OnClose => break,
             _ => {}
         }
     }
+    shared.writers.quiet().await;
     shared.in_flight.store(0, Ordering::Relaxed);
     shared.settled.store(true, Ordering::Release);
     queue.push(Event::ChannelClosed { key });
@@ -393,7 +742,8 @@ mod tests {
 
     #[test]
     fn send_checks_size_and_text_and_counts_queued_bytes() {
-        let (handle, end) = channel_pair(7);
+        let writers = Arc::new(Writers::default());
+        let (handle, end) = channel_pair(7, 1 << 20, true, writers.clone());
         assert_eq!(handle.key(), 7);
         assert_eq!(
             handle.send(false, &vec![0u8; MAX_PACKET_SIZE + 1]),
@@ -406,8 +756,12 @@ mod tests {
         assert_eq!(handle.send(true, b"a\0b"), Ok(()));
         assert_eq!(handle.send(false, &vec![1u8; MAX_PACKET_SIZE]), Ok(()));
         assert_eq!(handle.buffered_amount(), 3 + MAX_PACKET_SIZE);
+        assert_eq!(writers.queued.load(Ordering::Acquire), 2);
+        // The backend's end goes away (the connection ended): what it never sent is no
+        // longer buffered, on the channel or the connection.
         drop(end);
         assert_eq!(handle.send(false, b"x"), Err(SendError::Closed));
-        assert_eq!(handle.buffered_amount(), 3 + MAX_PACKET_SIZE);
+        assert_eq!(handle.buffered_amount(), 0);
+        assert_eq!(writers.queued.load(Ordering::Acquire), 0);
     }
 }

@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value};
 use std::fmt;
+use std::time::Duration;
 
 /// Process-wide default for [`ConnectionConfig::interfaces`]: comma-separated interface names.
 pub const INTERFACES_ENV: &str = "WEBRTC_RS_INTERFACES";
@@ -59,7 +60,7 @@ pub enum BundlePolicy {
 }
 
 /// What `initialize()` accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionConfig {
     pub ice_servers: Vec<IceServer>,
     pub ice_transport_policy: IceTransportPolicy,
@@ -67,6 +68,57 @@ pub struct ConnectionConfig {
     /// `Some(names)`: gather only on these interfaces (loopback included when named) and keep
     /// mDNS off. `None`: every interface but loopback, as browsers do.
     pub interfaces: Option<Vec<String>>,
+    /// Bytes each channel may hold that the game has not read yet (`get_packet`); see
+    /// [`DEFAULT_RECEIVE_BUFFER`].
+    pub receive_buffer: usize,
+    /// SCTP's retransmission timer ([`SctpRto`]).
+    pub sctp_rto: SctpRto,
+}
+
+/// Bounds of SCTP's retransmission timeout (RFC 9260 RTO.Min / RTO.Initial / RTO.Max): how
+/// soon a lost message is sent again when fast retransmit cannot recover it, and how far
+/// repeated losses back it off. webrtc-rs 0.21.1 used 1 s / 1 s / 60 s (a few losses in a
+/// row cost 1 + 2 + 4 + 8 s); browsers use less (Chrome: 400 ms minimum, 500 ms initial,
+/// back-off capped at 3 s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SctpRto {
+    pub min: Duration,
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+impl Default for SctpRto {
+    fn default() -> Self {
+        Self {
+            min: Duration::from_millis(400),
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What the `webrtc_rs.sctp_rto_*_ms` settings accept.
+const SCTP_RTO_RANGE_MS: std::ops::RangeInclusive<i64> = 10..=120_000;
+
+/// What a channel holds unread before a reliable one stops taking data from the peer (its
+/// SCTP window closes and the sender slows down) and an unreliable one drops its oldest.
+/// A few frames of a busy game's traffic, and far below what a process can afford.
+pub const DEFAULT_RECEIVE_BUFFER: usize = 4 << 20;
+
+/// The range `webrtc_rs.receive_buffer` accepts: one maximum-size message at least.
+pub const RECEIVE_BUFFER_RANGE: std::ops::RangeInclusive<i64> = 65536..=(1 << 30);
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        Self {
+            ice_servers: Vec::new(),
+            ice_transport_policy: IceTransportPolicy::default(),
+            bundle_policy: BundlePolicy::default(),
+            interfaces: None,
+            receive_buffer: DEFAULT_RECEIVE_BUFFER,
+            sctp_rto: SctpRto::default(),
+        }
+    }
 }
 
 /// Parses the `initialize()` dictionary. Unknown keys are returned as warnings, not errors,
@@ -132,10 +184,37 @@ fn parse_addon_options(
                 }
                 config.interfaces = Some(names);
             }
+            "receive_buffer" => {
+                config.receive_buffer =
+                    expect_integer("webrtc_rs.receive_buffer", item, RECEIVE_BUFFER_RANGE)?
+                        as usize;
+            }
+            "sctp_rto_min_ms" | "sctp_rto_initial_ms" | "sctp_rto_max_ms" => {
+                let path = format!("webrtc_rs.{key}");
+                let ms = expect_integer(&path, item, SCTP_RTO_RANGE_MS)?;
+                let value = Duration::from_millis(ms as u64);
+                match key.as_str() {
+                    "sctp_rto_min_ms" => config.sctp_rto.min = value,
+                    "sctp_rto_initial_ms" => config.sctp_rto.initial = value,
+                    _ => config.sctp_rto.max = value,
+                }
+            }
             other => warnings.push(format!(
                 "initialize(): unknown key 'webrtc_rs.{other}' ignored"
             )),
         }
+    }
+    let rto = config.sctp_rto;
+    if rto.min > rto.initial || rto.initial > rto.max {
+        return Err(ConfigError::new(
+            "webrtc_rs.sctp_rto_*_ms",
+            format!(
+                "expected minimum <= initial <= maximum, got {} / {} / {} ms",
+                rto.min.as_millis(),
+                rto.initial.as_millis(),
+                rto.max.as_millis()
+            ),
+        ));
     }
     Ok(())
 }
@@ -236,6 +315,13 @@ pub struct ChannelOptions {
     pub max_retransmits: Option<u16>,
     pub max_packet_life_time: Option<u16>,
     pub protocol: String,
+}
+
+impl ChannelOptions {
+    /// Neither retransmit limit is set: every message is delivered.
+    pub fn is_reliable(&self) -> bool {
+        self.max_retransmits.is_none() && self.max_packet_life_time.is_none()
+    }
 }
 
 impl Default for ChannelOptions {
@@ -367,6 +453,15 @@ fn expect_bool(key: &str, value: &Value) -> Result<bool, ConfigError> {
 /// An integer in `0..=max`. A float with no fractional part counts, since GDScript authors
 /// write `1.0` as readily as `1`.
 fn expect_u16(key: &str, value: &Value, max: u16) -> Result<u16, ConfigError> {
+    expect_integer(key, value, 0..=i64::from(max)).map(|n| n as u16)
+}
+
+/// A whole number (Godot may hand integers over as floats) within `range`.
+fn expect_integer(
+    key: &str,
+    value: &Value,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, ConfigError> {
     let whole = match value {
         Value::Number(n) => n
             .as_i64()
@@ -374,11 +469,13 @@ fn expect_u16(key: &str, value: &Value, max: u16) -> Result<u16, ConfigError> {
         _ => None,
     };
     match whole {
-        Some(n) if (0..=i64::from(max)).contains(&n) => Ok(n as u16),
+        Some(n) if range.contains(&n) => Ok(n),
         _ => Err(ConfigError::new(
             key,
             format!(
-                "expected an integer from 0 to {max}, got {}",
+                "expected an integer from {} to {}, got {}",
+                range.start(),
+                range.end(),
                 describe(value)
             ),
         )),
@@ -467,6 +564,48 @@ mod tests {
 
         let err = parse_connection_config(&json!([1])).unwrap_err();
         assert_eq!(err.key, "configuration");
+    }
+
+    #[test]
+    fn sctp_rto_defaults_are_chrome_like_and_settable() {
+        let (config, _) = parse_connection_config(&json!({})).unwrap();
+        assert_eq!(config.sctp_rto, SctpRto::default());
+        assert_eq!(config.sctp_rto.min, Duration::from_millis(400));
+        let (config, _) = parse_connection_config(
+            &json!({"webrtc_rs": {"sctp_rto_min_ms": 200, "sctp_rto_initial_ms": 300, "sctp_rto_max_ms": 2000}}),
+        )
+        .unwrap();
+        assert_eq!(
+            config.sctp_rto,
+            SctpRto {
+                min: Duration::from_millis(200),
+                initial: Duration::from_millis(300),
+                max: Duration::from_secs(2),
+            }
+        );
+        let err =
+            parse_connection_config(&json!({"webrtc_rs": {"sctp_rto_min_ms": 5}})).unwrap_err();
+        assert_eq!(err.key, "webrtc_rs.sctp_rto_min_ms");
+        let err =
+            parse_connection_config(&json!({"webrtc_rs": {"sctp_rto_min_ms": 4000}})).unwrap_err();
+        assert!(
+            err.problem.contains("minimum <= initial <= maximum"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn receive_buffer_has_a_default_and_a_range() {
+        let (config, _) = parse_connection_config(&json!({})).unwrap();
+        assert_eq!(config.receive_buffer, DEFAULT_RECEIVE_BUFFER);
+        let (config, _) =
+            parse_connection_config(&json!({"webrtc_rs": {"receive_buffer": 1048576}})).unwrap();
+        assert_eq!(config.receive_buffer, 1 << 20);
+        for wrong in [json!(100), json!(-1), json!("big"), json!(1.5)] {
+            let err = parse_connection_config(&json!({"webrtc_rs": {"receive_buffer": wrong}}))
+                .unwrap_err();
+            assert_eq!(err.key, "webrtc_rs.receive_buffer");
+        }
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! judge comes back as [`Event::Error`].
 
 use super::channel::{
-    channel_pair, ChannelEnd, ChannelHandle, ChannelInfo, ChannelKey, FirstSendGate, Settled,
+    channel_pair, ChannelEnd, ChannelHandle, ChannelInfo, ChannelKey, ConnectionLink, Ending,
+    FirstSendGate, Settled, Writers, LINGER,
 };
 use super::config::{
     interfaces_from_env, BundlePolicy, ChannelOptions, ConnectionConfig, IceTransportPolicy,
@@ -17,6 +18,7 @@ use super::events::{ConnectionState, Event, SdpKind, SignalQueue, SignalingState
 use super::interfaces::bind_addresses;
 use super::runtime;
 use super::stats::TransportStats;
+use rtc::peer_connection::transport::RTCDtlsTransportState;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -50,15 +52,21 @@ enum Command {
     SetLocalDescription(RTCSessionDescription),
     SetRemoteDescription(RTCSessionDescription),
     AddIceCandidate(RTCIceCandidateInit),
+    /// `close()`: end at once, dropping what is still queued (W3C `RTCPeerConnection.close()`).
+    Close,
 }
 
-/// The main thread's end of one peer connection. Dropping it closes the connection.
+/// The main thread's end of one peer connection. [`Connection::close`] ends it at once;
+/// dropping it without closing first delivers what was sent (see [`Ending::Drain`]).
 pub struct Connection {
     commands: mpsc::UnboundedSender<Command>,
     queue: Arc<SignalQueue>,
     next_key: Arc<AtomicU64>,
     /// The webrtc-rs connection once built, for statistics.
     peer: Arc<OnceLock<Weak<dyn PeerConnection>>>,
+    /// What each channel may hold unread ([`ConnectionConfig::receive_buffer`]).
+    receive_buffer: usize,
+    writers: Arc<Writers>,
 }
 
 /// Why statistics could not be read.
@@ -78,6 +86,8 @@ impl Connection {
         let queue = Arc::new(SignalQueue::default());
         let next_key = Arc::new(AtomicU64::new(1));
         let peer = Arc::new(OnceLock::new());
+        let receive_buffer = config.receive_buffer;
+        let writers = Arc::new(Writers::default());
         let live = runtime::LiveConnection::new();
         let task = run(
             config,
@@ -85,6 +95,7 @@ impl Connection {
             queue.clone(),
             next_key.clone(),
             peer.clone(),
+            writers.clone(),
         );
         if !runtime::spawn(async move {
             let _live = live;
@@ -97,6 +108,8 @@ impl Connection {
             queue,
             next_key,
             peer,
+            receive_buffer,
+            writers,
         })
     }
 
@@ -135,7 +148,12 @@ impl Connection {
         options: ChannelOptions,
     ) -> (ChannelInfo, ChannelHandle) {
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
-        let (handle, end) = channel_pair(key);
+        let (handle, end) = channel_pair(
+            key,
+            self.receive_buffer,
+            options.is_reliable(),
+            self.writers.clone(),
+        );
         let info = ChannelInfo {
             key,
             label: label.to_owned(),
@@ -197,6 +215,12 @@ impl Connection {
         }))
     }
 
+    /// Ends the connection at once: messages still queued or unacknowledged may be lost, and
+    /// the sockets are released.
+    pub fn close(self) {
+        let _ = self.commands.send(Command::Close);
+    }
+
     fn send(&self, command: Command) -> Result<(), CommandError> {
         self.commands
             .send(command)
@@ -226,7 +250,47 @@ fn parse_description(kind: SdpKind, sdp: &str) -> Result<RTCSessionDescription, 
             reason: "it has no media section (m= line)".into(),
         });
     }
+    check_fingerprint(&session).map_err(|reason| CommandError::InvalidSdp {
+        kind: kind.as_str(),
+        reason,
+    })?;
     Ok(description)
+}
+
+/// The peer's DTLS certificate is checked against the description's `a=fingerprint` (RFC 8122),
+/// which webrtc-rs 0.21.1 can only do for a SHA-256 one. Without a usable fingerprint the DTLS
+/// handshake can only fail (webrtc-rs finds out seconds later, or not at all), so say so now.
+fn check_fingerprint(session: &rtc::sdp::SessionDescription) -> Result<(), String> {
+    let fingerprint = session
+        .attribute("fingerprint")
+        .map(String::as_str)
+        .or_else(|| {
+            session
+                .media_descriptions
+                .iter()
+                .find_map(|media| media.attribute("fingerprint").flatten())
+        })
+        .ok_or("it has no a=fingerprint line, so the peer's DTLS certificate cannot be checked")?;
+    let (hash, value) = fingerprint
+        .trim()
+        .split_once(' ')
+        .unwrap_or((fingerprint, ""));
+    if !hash.eq_ignore_ascii_case("sha-256") {
+        return Err(format!(
+            "its a=fingerprint uses the hash function \"{hash}\", but only sha-256 can be checked"
+        ));
+    }
+    let bytes: Vec<&str> = value.trim().split(':').collect();
+    if bytes.len() != 32
+        || !bytes
+            .iter()
+            .all(|byte| byte.len() == 2 && byte.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        return Err(format!(
+            "its a=fingerprint \"{value}\" is not 32 hexadecimal bytes separated by colons"
+        ));
+    }
+    Ok(())
 }
 
 /// What the worker needs from a description's SDP, read in one parse.
@@ -265,6 +329,8 @@ fn is_dtls_server(local: Option<&str>, remote: Option<&str>) -> bool {
 /// It never awaits anything that needs the driver (that would stall the connection).
 struct Handler {
     queue: Arc<SignalQueue>,
+    /// What each channel may hold unread ([`ConnectionConfig::receive_buffer`]).
+    receive_buffer: usize,
     next_key: Arc<AtomicU64>,
     /// The mid to report with our candidates, set before the local description is applied.
     local_mid: Mutex<String>,
@@ -276,7 +342,8 @@ struct Handler {
     me: OnceLock<Weak<Handler>>,
     /// Whether a [`nudge_until_open`] task is running.
     nudging: AtomicBool,
-    closed: watch::Receiver<bool>,
+    ending: watch::Receiver<Ending>,
+    writers: Arc<Writers>,
     /// Local candidates gathered so far: gathering that completes with none is hopeless.
     gathered: AtomicUsize,
     relay_only: bool,
@@ -300,7 +367,7 @@ const NUDGE_WINDOW: Duration = Duration::from_secs(2);
 /// wake it every couple of milliseconds.
 async fn nudge_until_open(handler: Arc<Handler>) {
     let deadline = tokio::time::Instant::now() + NUDGE_WINDOW;
-    while tokio::time::Instant::now() < deadline && !*handler.closed.borrow() {
+    while tokio::time::Instant::now() < deadline && *handler.ending.borrow() == Ending::Open {
         let waiting: Vec<Arc<dyn DataChannel>> = match handler.local_channels.lock() {
             Ok(mut channels) => {
                 channels.retain(|(channel, settled)| channel.strong_count() > 0 && !settled.get());
@@ -319,6 +386,18 @@ async fn nudge_until_open(handler: Arc<Handler>) {
 }
 
 impl Handler {
+    /// What a channel's tasks need from this connection; `None` before it is built.
+    fn link(&self) -> Option<ConnectionLink> {
+        Some(ConnectionLink {
+            connection: self.connection.get()?.clone(),
+            queue: self.queue.clone(),
+            ending: self.ending.clone(),
+            writers: self.writers.clone(),
+            gate: self.gate.clone(),
+            receive_buffer: self.receive_buffer,
+        })
+    }
+
     fn start_nudging(&self) {
         if self.nudging.swap(true, Ordering::AcqRel) {
             return;
@@ -386,6 +465,9 @@ impl PeerConnectionEventHandler for Handler {
         if state == RTCPeerConnectionState::Connected {
             self.start_nudging();
         }
+        if state == RTCPeerConnectionState::Failed {
+            explain_dtls_failure(self.connection.get(), &self.queue).await;
+        }
         // The main thread sets CLOSED itself when it closes; webrtc-rs reporting it again
         // afterwards goes to a queue nobody reads any more.
         self.queue.push(Event::ConnectionState(state.into()));
@@ -393,13 +475,10 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
-        let queue = self.queue.clone();
-        let connection = self.connection.get().cloned();
-        let closed = self.closed.clone();
-        let gate = self.gate.clone();
+        let link = self.link();
         // Reading the channel's properties goes through the driver: do it off this callback.
         runtime::spawn(async move {
-            let Some(connection) = connection else { return };
+            let Some(link) = link else { return };
             let info = match channel_info(key, &channel).await {
                 Ok(info) => info,
                 Err(error) => {
@@ -407,10 +486,35 @@ impl PeerConnectionEventHandler for Handler {
                     return;
                 }
             };
-            let (handle, end) = channel_pair(key);
-            queue.push(Event::ChannelReceived { info, handle });
-            end.start(channel, connection, queue, closed, gate, false);
+            let (handle, end) = channel_pair(
+                key,
+                link.receive_buffer,
+                info.options.is_reliable(),
+                link.writers.clone(),
+            );
+            link.queue.push(Event::ChannelReceived { info, handle });
+            end.start(channel, link, false);
         });
+    }
+}
+
+/// webrtc-rs reports no error with a failed connection, only logs one. When it failed because
+/// the DTLS handshake did (our patch series makes webrtc-rs fail it at once and log the cause,
+/// e.g. "the remote certificate does not match the fingerprint in the remote description",
+/// which reaches Godot's output just before this), say what that means for the game.
+async fn explain_dtls_failure(connection: Option<&Weak<dyn PeerConnection>>, queue: &SignalQueue) {
+    let Some(connection) = connection.and_then(Weak::upgrade) else {
+        return;
+    };
+    let Some(sctp) = connection.sctp().await else {
+        return;
+    };
+    if sctp.transport().state().await == Ok(RTCDtlsTransportState::Failed) {
+        queue.push(Event::Error(
+            "the DTLS handshake failed (the webrtc-rs error above says why), so this \
+             connection cannot succeed: STATE_FAILED"
+                .into(),
+        ));
     }
 }
 
@@ -465,6 +569,9 @@ async fn build(
         .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_CHECKS_PER_PAIR))
         .with_ice_timeouts(None, None, Some(ICE_KEEPALIVE_INTERVAL))
+        .with_sctp_rto_min(config.sctp_rto.min)
+        .with_sctp_rto_initial(config.sctp_rto.initial)
+        .with_sctp_rto_max(config.sctp_rto.max)
         // Answer as the DTLS server, so the side that starts SCTP is the offerer: it always
         // has a channel, which is what `nudge_until_open` needs to wake its driver.
         .with_answering_dtls_role(rtc::peer_connection::transport::RTCDtlsRole::Server);
@@ -513,15 +620,18 @@ async fn run(
     queue: Arc<SignalQueue>,
     next_key: Arc<AtomicU64>,
     peer: Arc<OnceLock<Weak<dyn PeerConnection>>>,
+    writers: Arc<Writers>,
 ) {
-    let (closed_tx, closed) = watch::channel(false);
+    let (ending_tx, ending) = watch::channel(Ending::Open);
     let handler = Arc::new(Handler {
         queue: queue.clone(),
+        receive_buffer: config.receive_buffer,
         next_key,
         local_mid: Mutex::new("0".to_owned()),
         signaling: Mutex::new(SignalingState::Stable),
         connection: OnceLock::new(),
-        closed: closed.clone(),
+        ending,
+        writers,
         gathered: AtomicUsize::new(0),
         relay_only: config.ice_transport_policy == IceTransportPolicy::Relay,
         local_channels: Mutex::new(Vec::new()),
@@ -551,19 +661,36 @@ async fn run(
     let _ = peer.set(weak.clone());
     let mut worker = Worker {
         connection: connection.clone(),
-        weak,
-        queue,
-        handler,
-        closed,
+        handler: handler.clone(),
         early_candidates: Vec::new(),
         remote_set: false,
         local_setup: None,
         remote_setup: None,
     };
-    while let Some(command) = commands.recv().await {
-        worker.handle(command).await;
+    let mut closed = false;
+    loop {
+        let command = tokio::select! {
+            command = commands.recv() => command,
+            // The game is quitting with this connection still referenced somewhere.
+            () = runtime::unloading() => None,
+        };
+        match command {
+            Some(Command::Close) => {
+                closed = true;
+                break;
+            }
+            Some(command) => worker.handle(command).await,
+            None => break,
+        }
     }
-    let _ = closed_tx.send(true);
+    drop(worker);
+    if !closed {
+        // Freed without close(): deliver what the game sent (WebRTCMultiplayerPeer frees its
+        // connections when it closes, and a game that quits frees everything).
+        let _ = ending_tx.send(Ending::Drain);
+        let _ = tokio::time::timeout(LINGER, handler.writers.all_done()).await;
+    }
+    let _ = ending_tx.send(Ending::Abort);
     if let Err(error) = connection.close().await {
         log::warn!("webrtc_rs: closing the connection: {error}");
     }
@@ -571,10 +698,7 @@ async fn run(
 
 struct Worker {
     connection: Arc<dyn PeerConnection>,
-    weak: Weak<dyn PeerConnection>,
-    queue: Arc<SignalQueue>,
     handler: Arc<Handler>,
-    closed: watch::Receiver<bool>,
     /// Candidates that arrived before the remote description: applied right after it.
     early_candidates: Vec<RTCIceCandidateInit>,
     remote_set: bool,
@@ -608,23 +732,20 @@ impl Worker {
                         if let Ok(mut channels) = self.handler.local_channels.lock() {
                             channels.push((Arc::downgrade(&channel), end.settled()));
                         }
-                        end.start(
-                            channel,
-                            self.weak.clone(),
-                            self.queue.clone(),
-                            self.closed.clone(),
-                            self.handler.gate.clone(),
-                            negotiated,
-                        )
+                        if let Some(link) = self.handler.link() {
+                            end.start(channel, link, negotiated);
+                        }
                     }
                     Err(error) => {
                         self.error(format!("create_data_channel(\"{label}\"): {error}"));
-                        self.queue.push(Event::ChannelClosed { key: end.key() });
+                        self.handler
+                            .queue
+                            .push(Event::ChannelClosed { key: end.key() });
                     }
                 }
             }
             Command::CreateOffer => match self.connection.create_offer(None).await {
-                Ok(offer) => self.queue.push(Event::SessionDescription {
+                Ok(offer) => self.handler.queue.push(Event::SessionDescription {
                     kind: SdpKind::Offer,
                     sdp: offer.sdp,
                 }),
@@ -664,7 +785,7 @@ impl Worker {
                 }
                 if kind == SdpKind::Offer {
                     match self.connection.create_answer(None).await {
-                        Ok(answer) => self.queue.push(Event::SessionDescription {
+                        Ok(answer) => self.handler.queue.push(Event::SessionDescription {
                             kind: SdpKind::Answer,
                             sdp: answer.sdp,
                         }),
@@ -672,6 +793,8 @@ impl Worker {
                     }
                 }
             }
+            // `run` stops taking commands at `Close`.
+            Command::Close => {}
             Command::AddIceCandidate(candidate) => {
                 if self.remote_set {
                     self.add_candidate(candidate).await;
@@ -697,7 +820,7 @@ impl Worker {
     }
 
     fn error(&self, message: String) {
-        self.queue.push(Event::Error(message));
+        self.handler.queue.push(Event::Error(message));
     }
 
     /// A description webrtc-rs refused: report it, and put the main thread's signaling state
@@ -710,7 +833,7 @@ impl Worker {
             .lock()
             .map(|s| *s)
             .unwrap_or(SignalingState::Stable);
-        self.queue.push(Event::SignalingState(state));
+        self.handler.queue.push(Event::SignalingState(state));
     }
 }
 
@@ -730,6 +853,29 @@ mod tests {
         // Until both are known, nothing is held back.
         assert!(!is_dtls_server(Some("actpass"), None));
         assert!(!is_dtls_server(None, None));
+    }
+
+    #[test]
+    fn a_description_without_a_usable_fingerprint_is_refused() {
+        let sdp = |fingerprint: &str| {
+            format!(
+                "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n{fingerprint}\
+                 m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n\
+                 a=mid:0\r\na=setup:actpass\r\na=sctp-port:5000\r\n"
+            )
+        };
+        let good = format!("a=fingerprint:sha-256 {}\r\n", ["AB"; 32].join(":"));
+        parse_description(SdpKind::Offer, &sdp(&good)).unwrap();
+        parse_description(SdpKind::Offer, &sdp(&good.replace("sha-256", "SHA-256"))).unwrap();
+        for (fingerprint, why) in [
+            (String::new(), "no a=fingerprint"),
+            (good.replace("sha-256", "sha-999"), "\"sha-999\""),
+            (good.replacen("AB:AB:", "AB:", 1), "32 hexadecimal bytes"),
+            (good.replacen("AB:AB:", "ZZ:AB:", 1), "32 hexadecimal bytes"),
+        ] {
+            let error = parse_description(SdpKind::Offer, &sdp(&fingerprint)).unwrap_err();
+            assert!(error.to_string().contains(why), "{error}");
+        }
     }
 
     #[test]

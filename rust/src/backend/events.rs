@@ -166,6 +166,23 @@ pub enum Event {
     Error(String),
 }
 
+impl Event {
+    /// Whether the event ends what a channel can deliver: a channel closing, or the
+    /// connection leaving the connected state.
+    pub fn ends_delivery(&self) -> bool {
+        matches!(
+            self,
+            Event::ChannelClosing { .. }
+                | Event::ChannelClosed { .. }
+                | Event::ConnectionState(
+                    ConnectionState::Disconnected
+                        | ConnectionState::Failed
+                        | ConnectionState::Closed
+                )
+        )
+    }
+}
+
 /// The crossing point: background tasks push, the main thread drains in `poll()`.
 ///
 /// A plain mutex around a deque: every critical section is a push or a swap, so contention
@@ -180,10 +197,15 @@ impl SignalQueue {
         self.lock().push_back(event);
     }
 
-    /// Moves every queued event into `into` (which is expected to be empty), so the caller
-    /// can keep one buffer's allocation across polls.
+    /// Moves every queued event to the end of `into`. When `into` is empty (the usual case)
+    /// the buffers are swapped, so the caller keeps one allocation across polls.
     pub fn drain_into(&self, into: &mut VecDeque<Event>) {
-        std::mem::swap(&mut *self.lock(), into);
+        let mut queued = self.lock();
+        if into.is_empty() {
+            std::mem::swap(&mut *queued, into);
+        } else {
+            into.extend(queued.drain(..));
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -225,6 +247,29 @@ mod tests {
             out[2],
             Event::GatheringState(GatheringState::Complete)
         ));
+    }
+
+    #[test]
+    fn drain_appends_to_what_the_caller_still_holds() {
+        let queue = SignalQueue::default();
+        let mut held = VecDeque::from([Event::Error("held back".into())]);
+        queue.push(Event::GatheringState(GatheringState::Complete));
+        queue.drain_into(&mut held);
+        assert!(queue.is_empty());
+        assert!(matches!(&held[0], Event::Error(text) if text == "held back"));
+        assert!(matches!(
+            held[1],
+            Event::GatheringState(GatheringState::Complete)
+        ));
+    }
+
+    #[test]
+    fn closes_and_lost_connections_end_delivery() {
+        assert!(Event::ChannelClosed { key: 1 }.ends_delivery());
+        assert!(Event::ChannelClosing { key: 1 }.ends_delivery());
+        assert!(Event::ConnectionState(ConnectionState::Disconnected).ends_delivery());
+        assert!(!Event::ConnectionState(ConnectionState::Connected).ends_delivery());
+        assert!(!Event::ChannelOpen { key: 1, id: None }.ends_delivery());
     }
 
     #[test]

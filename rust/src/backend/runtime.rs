@@ -2,10 +2,11 @@
 //! number of workers (no thread per peer), and shut down when the extension unloads.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::runtime::{Builder, Handle, Runtime};
+use tokio::sync::Notify;
 
 /// Two workers: enough to keep DTLS/SCTP work off each other's back on the 2-core machines
 /// games run on, and a fixed cost whatever the number of connections.
@@ -15,6 +16,22 @@ static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
 
 /// Connection tasks that have not finished closing yet.
 static LIVE_CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// Set when the extension unloads: connections whose Godot objects were never freed (a
+/// reference cycle, a global) finish as freed ones do.
+static UNLOADING: AtomicBool = AtomicBool::new(false);
+static UNLOADING_NOTIFY: Notify = Notify::const_new();
+
+/// Resolves once the extension is unloading (see [`shutdown`]).
+pub async fn unloading() {
+    loop {
+        let notified = UNLOADING_NOTIFY.notified();
+        if UNLOADING.load(Ordering::Acquire) {
+            return;
+        }
+        notified.await;
+    }
+}
 
 /// Held by a connection's task for its whole life (dropped even if the task is cancelled),
 /// so [`shutdown`] can let connections say goodbye to their peers before stopping.
@@ -106,11 +123,14 @@ where
     }
 }
 
-/// Stops the runtime. Connections whose Godot objects are already gone are first given up to
-/// `grace` to finish closing, so their peers see the channels close at once instead of
-/// noticing the silence seconds later; then running tasks are dropped at their next await
-/// point, which closes their sockets.
+/// Stops the runtime. Every connection still running is first given up to `grace` to
+/// deliver what the game sent and close, as a freed one does (the game is quitting), so its
+/// peers get the last messages and see the channels close at once instead of noticing the
+/// silence seconds later; then running tasks are dropped at their next await point, which
+/// closes their sockets.
 pub fn shutdown(grace: Duration) {
+    UNLOADING.store(true, Ordering::Release);
+    UNLOADING_NOTIFY.notify_waiters();
     let deadline = Instant::now() + grace;
     while live_connections() > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(2));

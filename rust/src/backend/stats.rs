@@ -109,6 +109,8 @@ pub struct ChannelStats {
     pub messages_received: u64,
     pub bytes_received: u64,
     pub buffered_amount: u64,
+    /// Received messages dropped unread (see `ChannelHandle::discard`).
+    pub messages_dropped: u64,
 }
 
 impl ChannelCounters {
@@ -130,6 +132,7 @@ impl ChannelCounters {
             messages_received: self.messages_received.load(Ordering::Relaxed),
             bytes_received: self.bytes_received.load(Ordering::Relaxed),
             buffered_amount: buffered_amount as u64,
+            messages_dropped: 0,
         }
     }
 }
@@ -152,6 +155,7 @@ mod tests {
                 messages_received: 1,
                 bytes_received: 7,
                 buffered_amount: 3,
+                messages_dropped: 0,
             }
         );
     }
