@@ -3,7 +3,10 @@ extends RefCounted
 ## A WebRTCPeerConnection that meets its partner through demo_project's lobby signaling
 ## server (protocol: demo_project/signaling/protocol.gd), for tests against peers in other
 ## processes or other stacks (aiortc, a browser). The test decides which side offers;
-## channels are created on `pc` before the partner arrives.
+## channels are created on `pc` before the partner arrives (at the latest in a handler of
+## `joined`, which comes first).
+
+signal joined(id: int)
 
 var socket := WebSocketPeer.new()
 var pc := WebRTCPeerConnection.new()
@@ -57,6 +60,7 @@ func _handle(text: String) -> void:
 	match message.get("type"):
 		"joined":
 			my_id = int(message["id"])
+			joined.emit(my_id)
 		"peer_connected":
 			remote_id = int(message["id"])
 			if offerer and pc.create_offer() != OK:

@@ -57,16 +57,18 @@ func _expect_ok(result: Error, what: String) -> void:
 		relay_errors.append("%s returned %s" % [what, error_string(result)])
 
 
+## Either side may have been dropped (set to null) by a test that frees it.
 func poll() -> void:
-	a.poll()
-	b.poll()
+	for pc: WebRTCPeerConnection in [a, b]:
+		if pc != null:
+			pc.poll()
 	_record()
 
 
 func _record() -> void:
-	if states_a.is_empty() or states_a[-1] != a.get_connection_state():
+	if a != null and (states_a.is_empty() or states_a[-1] != a.get_connection_state()):
 		states_a.append(a.get_connection_state())
-	if states_b.is_empty() or states_b[-1] != b.get_connection_state():
+	if b != null and (states_b.is_empty() or states_b[-1] != b.get_connection_state()):
 		states_b.append(b.get_connection_state())
 
 
@@ -74,8 +76,9 @@ func _record() -> void:
 ## keeping them would leak both objects).
 func close() -> void:
 	for pc: WebRTCPeerConnection in [a, b]:
-		pc.close()
-		disconnect_handlers(pc)
+		if pc != null:
+			pc.close()
+			disconnect_handlers(pc)
 
 
 ## Drops every handler connected to the connection's three signals: handlers that capture the

@@ -128,6 +128,12 @@ func track_process(pid: int) -> void:
 		_processes.append(pid)
 
 
+## Kills a tracked process now (asking Godot about it afterwards would log an error).
+func kill_process(pid: int) -> void:
+	OS.kill(pid)
+	_processes.erase(pid)
+
+
 ## A connection that meets its partner in `lobby`; polled by wait_until, closed at the end.
 func make_lobby_peer(url: String, lobby: String, offers: bool, config := LOOPBACK) -> LobbyPeer:
 	var peer := LobbyPeer.new(url, lobby, config, offers)

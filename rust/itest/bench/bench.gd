@@ -1,7 +1,7 @@
 extends SceneTree
 ## The benchmark: this addon side by side with Godot's ENet, on loopback.
 ##   godot --headless --path rust/itest -s res://bench/bench.gd -- [quick] [runs=N] [out=FILE]
-##       [only=throughput,latency,latency_in_process,setup,main_thread,footprint,scale]
+##       [only=throughput,latency,latency_in_process,setup,main_thread,flow,bursts,footprint,scale]
 ## Throughput and latency run between two Godot processes (bench_peer.gd); setup, main-thread
 ## cost and footprint are measured in this process. Every figure is the median of `runs`
 ## runs. Prints a table and writes JSON (default: bench-results.json in the current folder).
@@ -61,6 +61,11 @@ func _run() -> void:
 		await _median("setup/16", runs, func() -> Dictionary: return await _setup(16))
 	if _wants("main_thread"):
 		await _median("main_thread/8x3", runs, _main_thread_cost)
+	if _wants("flow"):
+		await _median("flow/unpolled_receiver", runs, _unpolled_receiver)
+	if _wants("bursts"):
+		for count in [8192, 81920]:
+			await _bursts(count, 50)
 	if _wants("scale"):
 		results["scale/mesh16"] = await _scale(16)
 	_print_table()
@@ -76,7 +81,8 @@ func _wants(section: String) -> bool:
 	return not options.has("only") or section in str(options["only"]).split(",")
 
 
-## Runs `measure` `runs` times and keeps the median of every figure.
+## Runs `measure` `runs` times and keeps, for every figure, the median as `key` and the
+## extremes as `key_min` / `key_max`; `runs` says how many runs succeeded.
 func _median(name: String, runs: int, measure: Callable) -> void:
 	var samples: Array[Dictionary] = []
 	for i in runs:
@@ -86,18 +92,27 @@ func _median(name: String, runs: int, measure: Callable) -> void:
 			continue
 		samples.append(figures)
 	if samples.is_empty():
-		results[name] = {"failed": true}
+		results[name] = {"failed": true, "runs": 0}
 		return
-	var median := {}
+	var median := {"runs": samples.size(), "failed_runs": runs - samples.size()}
 	for key in samples[0]:
 		var values := samples.map(func(s: Dictionary) -> Variant: return s.get(key))
 		if typeof(values[0]) in [TYPE_INT, TYPE_FLOAT]:
 			values.sort()
 			median[key] = values[values.size() / 2]
+			median[key + "_min"] = values[0]
+			median[key + "_max"] = values[-1]
 		else:
 			median[key] = values[0]
 	results[name] = median
 	print("  %-40s %s" % [name, JSON.stringify(median)])
+
+
+## "median (min–max)" of `key` in a result of `_median`.
+static func _spread(result: Dictionary, key: String, format := "%.1f") -> String:
+	if not result.has(key):
+		return "-"
+	return (format + " (" + format + "–" + format + ")") % [result[key], result.get(key + "_min", result[key]), result.get(key + "_max", result[key])]
 
 
 ## Starts the two bench_peer processes and returns the measuring side's figures.
@@ -258,6 +273,104 @@ func _poll_cost(pairs: Array[PeerPair], senders: Array[WebRTCDataChannel], recei
 	return float(total) / frames
 
 
+## Two connections of this process with a reliable channel, both polled until it is open.
+func _open_pair(options := {"negotiated": true, "id": 1}) -> PeerPair:
+	var pair := PeerPair.new(TestCase.LOOPBACK, true)
+	pair.channel_a = pair.a.create_data_channel("x", options)
+	pair.channel_b = pair.b.create_data_channel("x", options)
+	pair.a.create_offer()
+	var deadline := Time.get_ticks_msec() + 10000
+	while Time.get_ticks_msec() < deadline and not (pair.channel_a.get_ready_state() == WebRTCDataChannel.STATE_OPEN
+			and pair.channel_b.get_ready_state() == WebRTCDataChannel.STATE_OPEN):
+		pair.poll()
+		await process_frame
+	return pair
+
+
+## A game that stops polling (a loading screen) while its peer sends reliably as fast as it
+## may (pacing on get_buffered_amount() < 1 MiB) for 10 s: how much this process grows, and
+## how long it then takes to receive everything, in order, once it polls again.
+func _unpolled_receiver() -> Dictionary:
+	var pair := await _open_pair()
+	var packet := PackedByteArray()
+	packet.resize(16384)
+	var before: float = _memory()["rss_mb"]
+	var peak: float = before
+	var sent := 0
+	var until := Time.get_ticks_msec() + 10000
+	while Time.get_ticks_msec() < until:
+		pair.a.poll()
+		for i in 512:
+			if pair.channel_a.get_buffered_amount() >= MIB:
+				break
+			packet.encode_u32(0, sent)
+			pair.channel_a.put_packet(packet)
+			sent += 1
+		peak = maxf(peak, _memory()["rss_mb"])
+		await process_frame
+	var start := Time.get_ticks_msec()
+	var received := 0
+	var in_order := true
+	while received < sent and Time.get_ticks_msec() - start < 60000:
+		pair.a.poll()
+		pair.b.poll()
+		while pair.channel_b.get_available_packet_count() > 0:
+			in_order = in_order and pair.channel_b.get_packet().decode_u32(0) == received
+			received += 1
+		await process_frame
+	var drain_ms := Time.get_ticks_msec() - start
+	pair.close()
+	if received != sent or not in_order:
+		print("  flow: %d of %d received, in order: %s" % [received, sent, in_order])
+		return {}
+	return {"rss_growth_mb": peak - before, "sent_mib": sent * 16384.0 / MIB, "drain_ms": drain_ms}
+
+
+## `runs` bursts of `count` × 64-byte reliable messages handed over in one frame, received
+## with the receiver polled in a busy loop: total time and the longest gap between two
+## arrivals (webrtc-rs 0.21.1 stalled 160–900 ms in such bursts).
+func _bursts(count: int, runs: int) -> void:
+	var pair := await _open_pair()
+	var packet := PackedByteArray()
+	packet.resize(64)
+	var samples: Array[Dictionary] = []
+	for run in runs:
+		for i in count:
+			packet.encode_u32(0, i)
+			pair.channel_a.put_packet(packet)
+		var start := Time.get_ticks_usec()
+		var last := start
+		var longest := 0
+		var received := 0
+		while received < count and Time.get_ticks_usec() - start < 30000000:
+			pair.a.poll()
+			pair.b.poll()
+			var got := pair.channel_b.get_available_packet_count()
+			if got > 0:
+				var now := Time.get_ticks_usec()
+				longest = maxi(longest, now - last)
+				last = now
+				for i in got:
+					pair.channel_b.get_packet()
+				received += got
+			OS.delay_usec(200)
+		if received < count:
+			print("  bursts/%d: run %d received %d" % [count, run + 1, received])
+			break
+		samples.append({"total_ms": (Time.get_ticks_usec() - start) / 1000.0, "longest_gap_ms": longest / 1000.0})
+	pair.close()
+	var out := {"runs": samples.size(), "stalled_runs": samples.filter(func(s: Dictionary) -> bool: return s["longest_gap_ms"] >= 100.0).size()}
+	for key in ["total_ms", "longest_gap_ms"]:
+		var values := samples.map(func(s: Dictionary) -> float: return s[key])
+		values.sort()
+		if not values.is_empty():
+			out[key] = values[values.size() / 2]
+			out[key + "_min"] = values[0]
+			out[key + "_max"] = values[-1]
+	results["bursts/%d" % count] = out
+	print("  %-40s %s" % ["bursts/%d" % count, JSON.stringify(out)])
+
+
 func _footprint() -> Dictionary:
 	var out := {"before": _memory()}
 	var held: Array[PeerPair] = []
@@ -378,29 +491,41 @@ static func _cpu_ticks(pid: int) -> int:
 
 
 func _print_table() -> void:
-	print("\n%-34s %14s %14s %8s" % ["", "webrtc_rs", "ENet", "ratio"])
+	print("\nEach figure: median (min–max) over the runs; ratio = median / ENet's median, and in brackets")
+	print("the worst run of ours against ENet's median.")
+	print("\n%-34s %26s %26s %14s" % ["", "webrtc_rs", "ENet", "ratio"])
 	for size in [16384, 1024, 64]:
 		var w: Dictionary = results.get("throughput/webrtc/reliable/%d" % size, {})
 		var e: Dictionary = results.get("throughput/enet/reliable/%d" % size, {})
-		_row("reliable %d B: MB/s" % size, w.get("mb_per_s", 0.0), e.get("mb_per_s", 0.0))
-		_row("reliable %d B: messages/s" % size, w.get("messages_per_s", 0.0), e.get("messages_per_s", 0.0))
+		_row("reliable %d B: MB/s (%d runs)" % [size, w.get("runs", 0)], w, e, "mb_per_s")
+		_row("reliable %d B: messages/s" % size, w, e, "messages_per_s")
 	for transport in ["webrtc", "enet"]:
 		var u: Dictionary = results.get("throughput/%s/unreliable/1024" % transport, {})
 		if u.has("sent"):
-			print("%-34s %s: %d of %d delivered" % ["unreliable 1 KiB", transport, u["received"], u["sent"]])
+			print("%-34s %s: %s of %d delivered" % ["unreliable 1 KiB", transport, _spread(u, "received", "%d"), u["sent"]])
 	for fps in [0, 60]:
 		var w: Dictionary = results.get("latency/webrtc/64B/%dfps" % fps, {})
 		var e: Dictionary = results.get("latency/enet/64B/%dfps" % fps, {})
-		_row("RTT 64 B %s: median ms" % ("uncapped" if fps == 0 else "60 Hz"), w.get("median_ms", 0.0), e.get("median_ms", 0.0))
-		_row("RTT 64 B %s: p99 ms" % ("uncapped" if fps == 0 else "60 Hz"), w.get("p99_ms", 0.0), e.get("p99_ms", 0.0))
+		_row("RTT 64 B %s: median ms" % ("uncapped" if fps == 0 else "60 Hz"), w, e, "median_ms")
+		_row("RTT 64 B %s: p99 ms" % ("uncapped" if fps == 0 else "60 Hz"), w, e, "p99_ms")
 	var local: Dictionary = results.get("latency/webrtc/64B/in_process", {})
-	print("%-34s %14.3f %14s" % ["RTT 64 B in one process: median ms", local.get("median_ms", 0.0), "(p99 %.3f)" % local.get("p99_ms", 0.0)])
-	print("%-34s %14.1f" % ["setup, 1 connection: ms", results.get("setup/1", {}).get("all_open_ms", 0.0)])
-	print("%-34s %14.1f" % ["setup, 16 at once: ms", results.get("setup/16", {}).get("all_open_ms", 0.0)])
+	print("%-34s %26s" % ["RTT 64 B in one process: median ms", _spread(local, "median_ms", "%.3f")])
+	print("%-34s %26s" % ["setup, 1 connection: ms", _spread(results.get("setup/1", {}), "all_open_ms")])
+	print("%-34s %26s" % ["setup, 16 at once: ms", _spread(results.get("setup/16", {}), "all_open_ms")])
 	var cost: Dictionary = results.get("main_thread/8x3", {})
-	print("%-34s %14.1f" % ["poll() 8x3 idle: µs/frame", cost.get("poll_idle_us_per_frame", 0.0)])
-	print("%-34s %14.1f" % ["poll() 8x3 100 msg/s: µs/frame", cost.get("poll_busy_us_per_frame", 0.0)])
-	print("%-34s %14.2f" % ["put_packet: µs/message", cost.get("put_packet_us", 0.0)])
+	print("%-34s %26s" % ["poll() 8x3 idle: µs/frame", _spread(cost, "poll_idle_us_per_frame")])
+	print("%-34s %26s" % ["poll() 8x3 100 msg/s: µs/frame", _spread(cost, "poll_busy_us_per_frame")])
+	print("%-34s %26s" % ["put_packet: µs/message", _spread(cost, "put_packet_us", "%.2f")])
+	var flow: Dictionary = results.get("flow/unpolled_receiver", {})
+	if not flow.is_empty():
+		print("%-34s %26s" % ["unpolled receiver 10 s: RSS MB +", _spread(flow, "rss_growth_mb")])
+		print("%-34s %26s" % ["  then delivered in order: ms", _spread(flow, "drain_ms")])
+	for count in [8192, 81920]:
+		var burst: Dictionary = results.get("bursts/%d" % count, {})
+		if not burst.is_empty():
+			print("%-34s %26s   longest gap %s ms; runs with a gap >= 100 ms: %d of %d" % [
+					"burst %d x 64 B: ms" % count, _spread(burst, "total_ms"), _spread(burst, "longest_gap_ms"),
+					burst.get("stalled_runs", 0), burst.get("runs", 0)])
 	var footprint: Dictionary = results.get("footprint", {})
 	for key in ["before", "connections_2", "connections_16", "connections_64", "after_closing"]:
 		var m: Dictionary = footprint.get(key, {})
@@ -412,6 +537,13 @@ func _print_table() -> void:
 			scale.get("server_cpu_percent", 0.0), scale.get("client_rss_mb_median", 0.0)])
 
 
-func _row(label: String, ours: float, enet_value: float) -> void:
-	var ratio := ours / enet_value if enet_value > 0.0 else 0.0
-	print("%-34s %14.2f %14.2f %8.2f" % [label, ours, enet_value, ratio])
+## One comparison row: ours and ENet's `key` with their spreads, the ratio of the medians, and
+## (for throughput, where higher is better) the ratio of our worst run to ENet's median.
+func _row(label: String, ours: Dictionary, enet: Dictionary, key: String) -> void:
+	var ratio := ""
+	if ours.has(key) and enet.get(key, 0.0) > 0.0:
+		ratio = "%.2f" % (ours[key] / enet[key])
+		if key in ["mb_per_s", "messages_per_s"]:
+			ratio += " [%.2f]" % (ours[key + "_min"] / enet[key])
+	var format := "%.3f" if key.ends_with("_ms") else "%.1f"
+	print("%-34s %26s %26s %14s" % [label, _spread(ours, key, format), _spread(enet, key, format), ratio])

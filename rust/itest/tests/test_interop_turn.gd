@@ -1,48 +1,14 @@
 extends TestCase
-## TURN: Debian's coturn on loopback with a user and password. With iceTransportPolicy
-## "relay" a connection may only use relayed candidates; wrong credentials fail clearly.
-
-const USER := "webrtc"
-const PASSWORD := "s3cret"
-
-
-## Starts coturn on 127.0.0.1; returns its turn: URL (empty on failure).
-func _start_turn_server() -> String:
-	var turnserver := OS.get_environment("WEBRTC_RS_TURNSERVER")
-	if not check(not turnserver.is_empty(), "WEBRTC_RS_TURNSERVER is not set: run the suite through .ci/test, which installs coturn"):
-		return ""
-	var port := 20000 + randi() % 20000
-	var relay_low := 40000 + randi() % 10000
-	var pid := OS.create_process(turnserver, [
-		"-n", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint", "--lt-cred-mech",
-		"--realm", "webrtc_rs.test", "--user", "%s:%s" % [USER, PASSWORD],
-		"--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1", "--listening-port", str(port),
-		"--min-port", str(relay_low), "--max-port", str(relay_low + 200),
-		# Peers are on loopback here, which coturn refuses by default.
-		"--allow-loopback-peers", "--no-multicast-peers",
-		"--pidfile", OS.get_user_data_dir().path_join("turnserver-%d.pid" % port),
-		"--log-file", "stdout", "--simple-log",
-	])
-	check(pid > 0, "could not start %s" % turnserver)
-	track_process(pid)
-	# Ready once it answers on its port; a first allocation attempt tells.
-	return "turn:127.0.0.1:%d" % port
-
-
-func _relay_config(url: String, password: String) -> Dictionary:
-	return {
-		"iceServers": [{"urls": [url], "username": USER, "credential": password}],
-		"iceTransportPolicy": "relay",
-		"webrtc_rs": {"interfaces": ["lo"]},
-	}
-
+## TURN: Debian's coturn on loopback with a user and password (turn_server.gd). With
+## iceTransportPolicy "relay" a connection may only use relayed candidates; wrong credentials
+## fail clearly.
 
 func test_relay_only_connection_goes_through_coturn() -> void:
-	var url := _start_turn_server()
+	var url: String = TurnServer.start(self)["url"]
 	if url.is_empty():
 		return
 	# coturn takes a moment to listen: retry the whole connection until the deadline.
-	var pair := make_pair(true, _relay_config(url, PASSWORD))
+	var pair := make_pair(true, TurnServer.relay_config(url, TurnServer.PASSWORD))
 	pair.channel_a = pair.a.create_data_channel("relayed", {"negotiated": true, "id": 1})
 	pair.channel_b = pair.b.create_data_channel("relayed", {"negotiated": true, "id": 1})
 	check_eq(pair.a.create_offer(), OK, "create_offer()")
@@ -63,10 +29,10 @@ func test_relay_only_connection_goes_through_coturn() -> void:
 
 
 func test_wrong_turn_credentials_fail_with_a_clear_error() -> void:
-	var url := _start_turn_server()
+	var url: String = TurnServer.start(self)["url"]
 	if url.is_empty():
 		return
-	var pair := make_pair(true, _relay_config(url, "not-the-password"))
+	var pair := make_pair(true, TurnServer.relay_config(url, "not-the-password"))
 	pair.channel_a = pair.a.create_data_channel("relayed", {"negotiated": true, "id": 1})
 	pair.b.create_data_channel("relayed", {"negotiated": true, "id": 1})
 	errors.take()

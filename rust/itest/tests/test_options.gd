@@ -71,12 +71,11 @@ func test_in_band_channel_options() -> void:
 	check_eq(pair.channel_b.get_protocol(), "chat-v2", "receiver: protocol")
 	check_eq(pair.channel_b.is_negotiated(), false, "receiver: negotiated")
 	check_eq(pair.channel_b.is_ordered(), false, "receiver: ordered")
-	# Known upstream defect (webrtc-rs 0.21.1, documented in the README): the side that
-	# accepts an in-band channel does not take the reliability parameters of the peer's
-	# DATA_CHANNEL_OPEN, so it reports them unset and sends reliably. This pins that
-	# behaviour; negotiated channels (what WebRTCMultiplayerPeer uses) are not affected.
-	check_eq(pair.channel_b.get_max_retransmits(), 65535, "receiver: maxRetransmits (upstream defect)")
-	check_eq(pair.channel_b.get_max_packet_life_time(), 65535, "receiver: maxPacketLifeTime")
+	# The side that accepts an in-band channel takes the reliability of the peer's
+	# DATA_CHANNEL_OPEN (webrtc-rs 0.21.1 dropped it and sent reliably: fixed by our patch
+	# series, patches/webrtc-rs/rtc-0.21.1).
+	check_eq(pair.channel_b.get_max_retransmits(), 2, "receiver: maxRetransmits")
+	check_eq(pair.channel_b.get_max_packet_life_time(), 65535, "receiver: maxPacketLifeTime (unset)")
 
 
 func test_in_band_id_is_unset_until_open() -> void:
@@ -91,3 +90,71 @@ func test_in_band_id_is_unset_until_open() -> void:
 	check_eq(channel.get_buffered_amount(), 0, "buffered amount")
 	pc.close()
 	check_eq(channel.get_ready_state(), WebRTCDataChannel.STATE_CLOSED, "closed with its connection")
+
+
+func test_a_negotiated_id_is_used_once_per_connection() -> void:
+	# Browsers refuse a second channel on an id in use (OperationError); accepting it would
+	# route the peer's messages to the newer object and starve the one the game reads.
+	var pair := make_pair()
+	var first := pair.a.create_data_channel("chat", {"negotiated": true, "id": 1})
+	var twin := pair.b.create_data_channel("chat", {"negotiated": true, "id": 1})
+	var again: Variant = expect_error(func() -> Variant:
+		return pair.a.create_data_channel("chat", {"negotiated": true, "id": 1}), "id 1 is already used")
+	check(again == null, "a second channel with id 1 is refused")
+	for bad: Dictionary in [{"negotiated": true, "id": 65535}, {"negotiated": true, "id": 65536},
+			{"negotiated": true, "id": -1}]:
+		var refused: Variant = expect_error(func() -> Variant: return pair.a.create_data_channel("x", bad), "'id'")
+		check(refused == null, "create_data_channel(%s) is refused" % var_to_str(bad))
+	# The first channel keeps working.
+	check_eq(pair.a.create_offer(), OK, "create_offer()")
+	var opened := await wait_until(func() -> bool:
+		return first.get_ready_state() == WebRTCDataChannel.STATE_OPEN \
+				and twin.get_ready_state() == WebRTCDataChannel.STATE_OPEN,
+		"the id-1 channel to open on both sides")
+	if opened:
+		twin.put_packet("to the first".to_utf8_buffer())
+		var got := await receive(first, 1, "the peer's message on id 1")
+		if got.size() == 1:
+			check_eq(got[0][0].get_string_from_utf8(), "to the first", "message on the first channel")
+
+
+func test_in_band_and_negotiated_ids_never_collide() -> void:
+	# webrtc-rs assigns in-band ids once the DTLS role is known (even for the client, odd for
+	# the server) and must skip the ids negotiated channels hold, whichever was created first.
+	for in_band_first: bool in [true, false]:
+		var pair := make_pair()
+		var in_band: WebRTCDataChannel
+		if in_band_first:
+			in_band = pair.a.create_data_channel("in-band")
+		var negotiated_a: Array[WebRTCDataChannel] = []
+		var negotiated_b: Array[WebRTCDataChannel] = []
+		for id in [0, 1]:
+			negotiated_a.append(pair.a.create_data_channel("n%d" % id, {"negotiated": true, "id": id}))
+			negotiated_b.append(pair.b.create_data_channel("n%d" % id, {"negotiated": true, "id": id}))
+		if not in_band_first:
+			in_band = pair.a.create_data_channel("in-band")
+		check_eq(pair.a.create_offer(), OK, "create_offer()")
+		var opened := await wait_until(func() -> bool:
+			for channel in negotiated_a + negotiated_b + [in_band]:
+				if channel.get_ready_state() != WebRTCDataChannel.STATE_OPEN:
+					return false
+			return pair.received_b.size() == 1 \
+					and pair.received_b[0].get_ready_state() == WebRTCDataChannel.STATE_OPEN,
+			"every channel to open (in-band created %s)" % ("first" if in_band_first else "last"))
+		if not opened:
+			continue
+		var remote_in_band := pair.received_b[0]
+		check(in_band.get_id() not in [0, 1], "in-band id %d differs from the negotiated ones" % in_band.get_id())
+		check_eq(remote_in_band.get_id(), in_band.get_id(), "both sides agree on the in-band id")
+		# Each message reaches the channel it was sent on.
+		in_band.put_packet(PackedByteArray([100]))
+		for i in 2:
+			negotiated_a[i].put_packet(PackedByteArray([i]))
+		var got := await receive(remote_in_band, 1, "the in-band message")
+		if got.size() == 1:
+			check_eq(got[0][0], PackedByteArray([100]), "in-band message")
+		for i in 2:
+			var on_negotiated := await receive(negotiated_b[i], 1, "the message on id %d" % i)
+			if on_negotiated.size() == 1:
+				check_eq(on_negotiated[0][0], PackedByteArray([i]), "message on id %d" % i)
+		pair.close()

@@ -1,0 +1,39 @@
+class_name TurnServer
+extends RefCounted
+## Debian's coturn on 127.0.0.1 with one user, for the tests that need TURN.
+
+const USER := "webrtc"
+const PASSWORD := "s3cret"
+
+
+## Starts coturn (killed when `test` ends); returns {"url": "turn:127.0.0.1:PORT", "pid": PID},
+## or an empty URL after recording a failure. coturn takes a moment to listen: callers give
+## their connections a generous deadline.
+static func start(test: TestCase) -> Dictionary:
+	var turnserver := OS.get_environment("WEBRTC_RS_TURNSERVER")
+	if not test.check(not turnserver.is_empty(), "WEBRTC_RS_TURNSERVER is not set: run the suite through .ci/test, which installs coturn"):
+		return {"url": "", "pid": -1}
+	var port := 20000 + randi() % 20000
+	var relay_low := 40000 + randi() % 10000
+	var pid := OS.create_process(turnserver, [
+		"-n", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint", "--lt-cred-mech",
+		"--realm", "webrtc_rs.test", "--user", "%s:%s" % [USER, PASSWORD],
+		"--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1", "--listening-port", str(port),
+		"--min-port", str(relay_low), "--max-port", str(relay_low + 200),
+		# Peers are on loopback here, which coturn refuses by default.
+		"--allow-loopback-peers", "--no-multicast-peers",
+		"--pidfile", OS.get_user_data_dir().path_join("turnserver-%d.pid" % port),
+		"--log-file", "stdout", "--simple-log",
+	])
+	test.check(pid > 0, "could not start %s" % turnserver)
+	test.track_process(pid)
+	return {"url": "turn:127.0.0.1:%d" % port, "pid": pid}
+
+
+## A configuration that may only use relayed candidates from `url`.
+static func relay_config(url: String, password: String) -> Dictionary:
+	return {
+		"iceServers": [{"urls": [url], "username": USER, "credential": password}],
+		"iceTransportPolicy": "relay",
+		"webrtc_rs": {"interfaces": ["lo"]},
+	}
