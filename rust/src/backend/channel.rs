@@ -49,8 +49,6 @@ struct ChannelShared {
     queued: AtomicUsize,
     /// SCTP's own count of bytes handed over but not yet acknowledged, as last sampled.
     in_flight: AtomicUsize,
-    /// Set once the channel has opened (or ended): the connection stops nudging for it.
-    settled: AtomicBool,
     /// Set once the channel has opened.
     opened: AtomicBool,
     /// A `Sample` is on its way to the writer task.
@@ -118,60 +116,6 @@ impl ChannelShared {
         if let Ok(in_flight) = channel.outstanding_bytes().await {
             self.in_flight.store(in_flight, Ordering::Relaxed);
         }
-    }
-}
-
-/// Holds back the first messages on negotiated channels while the peer may not be able to
-/// take them yet.
-///
-/// webrtc-rs 0.21.1 wires a negotiated channel to its SCTP stream only when it handles the
-/// "SCTP handshake complete" event, and it handles events after the whole batch of
-/// datagrams it has just read. Data that the SCTP server sends right after its COOKIE-ACK
-/// can land in the same batch at the client, which then drops it ("data channel not
-/// existed") although SCTP has acknowledged it: a reliable message lost for good. In a
-/// 16-player `WebRTCMultiplayerPeer` mesh this lost the scene-cache message of one peer in
-/// every run and froze its game. So the SCTP server (the DTLS server: an answerer of ours,
-/// or an offerer whose peer answered `a=setup:active`) waits before its first negotiated
-/// send until it has heard anything from the peer on any channel — proof the peer has
-/// handled the event — or [`FIRST_SEND_HOLD`] has passed. The client side never waits: the
-/// server is always ready before the client can send.
-#[derive(Debug, Default)]
-pub(crate) struct FirstSendGate {
-    /// This side is the SCTP server (decided when both descriptions are known).
-    server: AtomicBool,
-    heard: AtomicBool,
-    wake: Notify,
-}
-
-/// The longest a first negotiated message is held for a peer that says nothing.
-pub(crate) const FIRST_SEND_HOLD: Duration = Duration::from_millis(100);
-
-impl FirstSendGate {
-    pub(crate) fn set_server(&self, server: bool) {
-        self.server.store(server, Ordering::Release);
-    }
-
-    /// Something arrived from the peer.
-    fn heard(&self) {
-        if !self.heard.swap(true, Ordering::AcqRel) {
-            self.wake.notify_waiters();
-        }
-    }
-
-    async fn wait(&self) {
-        if !self.server.load(Ordering::Acquire) {
-            return;
-        }
-        let _ = tokio::time::timeout(FIRST_SEND_HOLD, async {
-            loop {
-                let woken = self.wake.notified();
-                if self.heard.load(Ordering::Acquire) {
-                    return;
-                }
-                woken.await;
-            }
-        })
-        .await;
     }
 }
 
@@ -303,7 +247,6 @@ pub(crate) struct ConnectionLink {
     pub(crate) queue: Arc<SignalQueue>,
     pub(crate) ending: watch::Receiver<Ending>,
     pub(crate) writers: Arc<Writers>,
-    pub(crate) gate: Arc<FirstSendGate>,
     /// What each channel may hold unread (see [`ReceiveBuffer`]).
     pub(crate) receive_buffer: usize,
 }
@@ -479,19 +422,8 @@ impl ChannelEnd {
         }
     }
 
-    /// Whether the channel has opened (or ended), shared with the connection's nudger.
-    pub(crate) fn settled(&self) -> Settled {
-        Settled(self.shared.clone())
-    }
-
-    /// Starts the reader and writer tasks for a webrtc-rs channel. A `negotiated` channel's
-    /// first message waits for the connection's [`FirstSendGate`].
-    pub(crate) fn start(
-        self,
-        channel: Arc<dyn DataChannel>,
-        link: ConnectionLink,
-        negotiated: bool,
-    ) {
+    /// Starts the reader and writer tasks for a webrtc-rs channel.
+    pub(crate) fn start(self, channel: Arc<dyn DataChannel>, link: ConnectionLink) {
         let key = self.key;
         let running = Running::new(link.writers.clone());
         runtime::spawn(read_events(
@@ -500,16 +432,9 @@ impl ChannelEnd {
             link.connection,
             link.queue,
             self.shared.clone(),
-            link.gate.clone(),
             link.ending.clone(),
         ));
-        runtime::spawn(write_packets(
-            self,
-            channel,
-            link.ending,
-            negotiated.then_some(link.gate),
-            running,
-        ));
+        runtime::spawn(write_packets(self, channel, link.ending, running));
     }
 }
 
@@ -520,21 +445,10 @@ impl Drop for ChannelEnd {
     }
 }
 
-/// Tells whether a channel has stopped waiting to open.
-#[derive(Debug, Clone)]
-pub(crate) struct Settled(Arc<ChannelShared>);
-
-impl Settled {
-    pub(crate) fn get(&self) -> bool {
-        self.0.settled.load(Ordering::Acquire)
-    }
-}
-
 async fn write_packets(
     mut end: ChannelEnd,
     channel: Arc<dyn DataChannel>,
     mut ending: watch::Receiver<Ending>,
-    mut gate: Option<Arc<FirstSendGate>>,
     _running: Running,
 ) {
     loop {
@@ -553,9 +467,6 @@ async fn write_packets(
         };
         match next {
             Some(Outgoing::Message { is_string, data }) => {
-                if let Some(gate) = gate.take() {
-                    gate.wait().await;
-                }
                 send(&end, &channel, is_string, data).await;
             }
             Some(Outgoing::Sample) => {
@@ -667,7 +578,6 @@ async fn read_events(
     connection: Weak<dyn PeerConnection>,
     queue: Arc<SignalQueue>,
     shared: Arc<ChannelShared>,
-    gate: Arc<FirstSendGate>,
     mut ending: watch::Receiver<Ending>,
 ) {
     // Learn about acknowledgements so the buffered amount drains back to zero.
@@ -681,12 +591,10 @@ async fn read_events(
         match event {
             DataChannelEvent::OnOpen => {
                 shared.opened.store(true, Ordering::Release);
-                shared.settled.store(true, Ordering::Release);
                 let id = stream_id(&channel, &connection).await;
                 queue.push(Event::ChannelOpen { key, id });
             }
             DataChannelEvent::OnMessage(message) => {
-                gate.heard();
                 let size = message.data.len();
                 shared.counters.received(size);
                 if !receive.reliable && receive.unread.load(Ordering::Acquire) >= 2 * receive.limit
@@ -714,7 +622,6 @@ async fn read_events(
     }
     shared.writers.quiet().await;
     shared.in_flight.store(0, Ordering::Relaxed);
-    shared.settled.store(true, Ordering::Release);
     queue.push(Event::ChannelClosed { key });
 }
 

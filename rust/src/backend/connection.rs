@@ -9,7 +9,7 @@
 
 use super::channel::{
     channel_pair, ChannelEnd, ChannelHandle, ChannelInfo, ChannelKey, ConnectionLink, Ending,
-    FirstSendGate, Settled, Writers, LINGER,
+    Writers, LINGER,
 };
 use super::config::{
     interfaces_from_env, BundlePolicy, ChannelOptions, ConnectionConfig, IceTransportPolicy,
@@ -19,15 +19,15 @@ use super::interfaces::bind_addresses;
 use super::runtime;
 use super::stats::TransportStats;
 use rtc::peer_connection::transport::RTCDtlsTransportState;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCBundlePolicy,
-    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceConnectionState, RTCIceGatheringState,
-    RTCIceServer, RTCIceTransportPolicy, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceGatheringState, RTCIceServer,
+    RTCIceTransportPolicy, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
     RTCSessionDescription, RTCSignalingState, SettingEngineBuilder, StatsSelector,
 };
 
@@ -293,36 +293,11 @@ fn check_fingerprint(session: &rtc::sdp::SessionDescription) -> Result<(), Strin
     Ok(())
 }
 
-/// What the worker needs from a description's SDP, read in one parse.
-#[derive(Debug, Default)]
-struct SdpFacts {
-    /// The mid of the first media section: with BUNDLE every candidate belongs to it.
-    mid: Option<String>,
-    /// The DTLS `a=setup:` role (first media section, else session level).
-    setup: Option<String>,
-}
-
-fn sdp_facts(description: &RTCSessionDescription) -> SdpFacts {
-    let Ok(session) = description.unmarshal() else {
-        return SdpFacts::default();
-    };
-    let media = session.media_descriptions.first();
-    let attribute = |name| media.and_then(|media| media.attribute(name).flatten());
-    SdpFacts {
-        mid: attribute("mid").map(str::to_owned),
-        setup: attribute("setup")
-            .or_else(|| session.attribute("setup").map(String::as_str))
-            .map(str::to_owned),
-    }
-}
-
-/// Whether this side ends up the DTLS server (and so the SCTP server), from the `a=setup:`
-/// values of the local and remote descriptions (RFC 5763 / RFC 8842).
-fn is_dtls_server(local: Option<&str>, remote: Option<&str>) -> bool {
-    matches!(
-        (local, remote),
-        (Some("passive"), _) | (Some("actpass"), Some("active"))
-    )
+/// The mid of the first media section: with BUNDLE every candidate belongs to it.
+fn first_mid(description: &RTCSessionDescription) -> Option<String> {
+    let session = description.unmarshal().ok()?;
+    let media = session.media_descriptions.first()?;
+    media.attribute("mid").flatten().map(str::to_owned)
 }
 
 /// Receives webrtc-rs's callbacks on the connection's driver task and turns them into events.
@@ -338,51 +313,11 @@ struct Handler {
     /// rejected description.
     signaling: Mutex<SignalingState>,
     connection: OnceLock<Weak<dyn PeerConnection>>,
-    /// This handler itself, for tasks it starts from its callbacks.
-    me: OnceLock<Weak<Handler>>,
-    /// Whether a [`nudge_until_open`] task is running.
-    nudging: AtomicBool,
     ending: watch::Receiver<Ending>,
     writers: Arc<Writers>,
     /// Local candidates gathered so far: gathering that completes with none is hopeless.
     gathered: AtomicUsize,
     relay_only: bool,
-    /// This side's channels, for [`nudge_until_open`].
-    local_channels: Mutex<Vec<(Weak<dyn DataChannel>, Settled)>>,
-    /// Shared by this connection's negotiated channels (see [`FirstSendGate`]).
-    gate: Arc<FirstSendGate>,
-}
-
-/// How often, and for how long after the connection comes up, the driver is nudged.
-const NUDGE_INTERVAL: Duration = Duration::from_millis(2);
-const NUDGE_WINDOW: Duration = Duration::from_secs(2);
-
-/// Works around a scheduling gap in webrtc-rs 0.21.1's driver loop: packets that the core
-/// queues while the driver dispatches events (the DTLS ClientHello once ICE is up, the SCTP
-/// INIT once DTLS is up, the channel OPEN messages once SCTP is up) are only flushed on the
-/// driver's next wake-up, which with nothing else happening is the ICE timer up to 200 ms
-/// later. That cost three such waits per connection (offer -> open ~450 ms on loopback). Any call that wakes the driver flushes
-/// them; setting a channel's low-water mark to the value it already has is such a call with
-/// no other effect. So, from the moment ICE is up until this side's channels have opened,
-/// wake it every couple of milliseconds.
-async fn nudge_until_open(handler: Arc<Handler>) {
-    let deadline = tokio::time::Instant::now() + NUDGE_WINDOW;
-    while tokio::time::Instant::now() < deadline && *handler.ending.borrow() == Ending::Open {
-        let waiting: Vec<Arc<dyn DataChannel>> = match handler.local_channels.lock() {
-            Ok(mut channels) => {
-                channels.retain(|(channel, settled)| channel.strong_count() > 0 && !settled.get());
-                channels.iter().filter_map(|(c, _)| c.upgrade()).collect()
-            }
-            Err(_) => return,
-        };
-        let Some(channel) = waiting.first() else {
-            return;
-        };
-        // The read task sets the same threshold when it starts; this only wakes the driver.
-        let _ = channel.set_buffered_amount_low_threshold(0).await;
-        drop(waiting);
-        tokio::time::sleep(NUDGE_INTERVAL).await;
-    }
 }
 
 impl Handler {
@@ -393,33 +328,13 @@ impl Handler {
             queue: self.queue.clone(),
             ending: self.ending.clone(),
             writers: self.writers.clone(),
-            gate: self.gate.clone(),
             receive_buffer: self.receive_buffer,
         })
-    }
-
-    fn start_nudging(&self) {
-        if self.nudging.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        if let Some(handler) = self.me.get().and_then(Weak::upgrade) {
-            runtime::spawn(async move {
-                nudge_until_open(handler.clone()).await;
-                handler.nudging.store(false, Ordering::Release);
-            });
-        }
     }
 }
 
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for Handler {
-    async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
-        // ICE is up: DTLS starts now, and its first flight waits for a driver wake-up.
-        if state == RTCIceConnectionState::Connected {
-            self.start_nudging();
-        }
-    }
-
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
         match event.candidate.to_json() {
             Ok(init) => {
@@ -462,9 +377,6 @@ impl PeerConnectionEventHandler for Handler {
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        if state == RTCPeerConnectionState::Connected {
-            self.start_nudging();
-        }
         if state == RTCPeerConnectionState::Failed {
             explain_dtls_failure(self.connection.get(), &self.queue).await;
         }
@@ -493,7 +405,7 @@ impl PeerConnectionEventHandler for Handler {
                 link.writers.clone(),
             );
             link.queue.push(Event::ChannelReceived { info, handle });
-            end.start(channel, link, false);
+            end.start(channel, link);
         });
     }
 }
@@ -539,15 +451,6 @@ async fn channel_info(
 /// Pacing of ICE connectivity checks, and how many a pair gets before it is given up.
 const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(50);
 const ICE_CHECKS_PER_PAIR: u16 = 40;
-/// Consent checks every 200 ms instead of 2 s. Beyond keeping the path alive, their timer
-/// is what makes webrtc-rs 0.21.1 resume SCTP streams it stopped reading while a channel's
-/// event queue (256 events) was full: its driver takes data from the core with
-/// `poll_data_read`, which never pumps the parked reads, so only an inbound SCTP packet or
-/// the core's `handle_timeout` resumes them. When the peer has finished a burst of small
-/// messages nothing else arrives, so the rest of the burst waited for the next timer:
-/// 8192 × 64 B took 2.0 s, now 0.2 s (20 ms of it is the transfer). Costs ~1 KB/s per
-/// connection.
-const ICE_KEEPALIVE_INTERVAL: Duration = Duration::from_millis(200);
 
 async fn build(
     config: &ConnectionConfig,
@@ -568,13 +471,9 @@ async fn build(
         // attempts as keep a pair alive for 2 s (the default gives up after 1.4 s).
         .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_CHECKS_PER_PAIR))
-        .with_ice_timeouts(None, None, Some(ICE_KEEPALIVE_INTERVAL))
         .with_sctp_rto_min(config.sctp_rto.min)
         .with_sctp_rto_initial(config.sctp_rto.initial)
-        .with_sctp_rto_max(config.sctp_rto.max)
-        // Answer as the DTLS server, so the side that starts SCTP is the offerer: it always
-        // has a channel, which is what `nudge_until_open` needs to wake its driver.
-        .with_answering_dtls_role(rtc::peer_connection::transport::RTCDtlsRole::Server);
+        .with_sctp_rto_max(config.sctp_rto.max);
     if interfaces.is_some() {
         // A restricted connection must not reach beyond its interfaces, and mDNS would
         // open a multicast socket on all of them.
@@ -634,12 +533,7 @@ async fn run(
         writers,
         gathered: AtomicUsize::new(0),
         relay_only: config.ice_transport_policy == IceTransportPolicy::Relay,
-        local_channels: Mutex::new(Vec::new()),
-        me: OnceLock::new(),
-        nudging: AtomicBool::new(false),
-        gate: Arc::default(),
     });
-    let _ = handler.me.set(Arc::downgrade(&handler));
     let connection: Arc<dyn PeerConnection> = match build(&config, handler.clone()).await {
         Ok(connection) => Arc::new(connection),
         Err(error) => {
@@ -664,8 +558,6 @@ async fn run(
         handler: handler.clone(),
         early_candidates: Vec::new(),
         remote_set: false,
-        local_setup: None,
-        remote_setup: None,
     };
     let mut closed = false;
     loop {
@@ -702,9 +594,6 @@ struct Worker {
     /// Candidates that arrived before the remote description: applied right after it.
     early_candidates: Vec<RTCIceCandidateInit>,
     remote_set: bool,
-    /// The DTLS roles the descriptions state, which decide who is the SCTP server.
-    local_setup: Option<String>,
-    remote_setup: Option<String>,
 }
 
 impl Worker {
@@ -715,7 +604,6 @@ impl Worker {
                 options,
                 end,
             } => {
-                let negotiated = options.negotiated_id.is_some();
                 let init = RTCDataChannelInit {
                     ordered: options.ordered,
                     max_packet_life_time: options.max_packet_life_time,
@@ -729,11 +617,8 @@ impl Worker {
                     .await
                 {
                     Ok(channel) => {
-                        if let Ok(mut channels) = self.handler.local_channels.lock() {
-                            channels.push((Arc::downgrade(&channel), end.settled()));
-                        }
                         if let Some(link) = self.handler.link() {
-                            end.start(channel, link, negotiated);
+                            end.start(channel, link);
                         }
                     }
                     Err(error) => {
@@ -753,8 +638,9 @@ impl Worker {
             },
             Command::SetLocalDescription(description) => {
                 let kind = SdpKind::from_rtc(description.sdp_type).unwrap_or(SdpKind::Offer);
-                let facts = sdp_facts(&description);
-                if let (Some(mid), Ok(mut slot)) = (facts.mid, self.handler.local_mid.lock()) {
+                if let (Some(mid), Ok(mut slot)) =
+                    (first_mid(&description), self.handler.local_mid.lock())
+                {
                     *slot = mid;
                 }
                 if let Err(error) = self.connection.set_local_description(description).await {
@@ -762,14 +648,10 @@ impl Worker {
                         "set_local_description(\"{}\"): {error}",
                         kind.as_str()
                     ));
-                } else {
-                    self.local_setup = facts.setup;
-                    self.update_role();
                 }
             }
             Command::SetRemoteDescription(description) => {
                 let kind = SdpKind::from_rtc(description.sdp_type).unwrap_or(SdpKind::Offer);
-                let setup = sdp_facts(&description).setup;
                 if let Err(error) = self.connection.set_remote_description(description).await {
                     self.rejected(format!(
                         "set_remote_description(\"{}\"): {error}",
@@ -778,8 +660,6 @@ impl Worker {
                     return;
                 }
                 self.remote_set = true;
-                self.remote_setup = setup;
-                self.update_role();
                 for candidate in std::mem::take(&mut self.early_candidates) {
                     self.add_candidate(candidate).await;
                 }
@@ -803,13 +683,6 @@ impl Worker {
                 }
             }
         }
-    }
-
-    fn update_role(&self) {
-        self.handler.gate.set_server(is_dtls_server(
-            self.local_setup.as_deref(),
-            self.remote_setup.as_deref(),
-        ));
     }
 
     async fn add_candidate(&mut self, candidate: RTCIceCandidateInit) {
@@ -842,20 +715,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dtls_server_follows_the_setup_attributes() {
-        // We answered: webrtc_rs answers passive, so it is the server.
-        assert!(is_dtls_server(Some("passive"), Some("actpass")));
-        // We offered actpass: the answer's choice decides.
-        assert!(is_dtls_server(Some("actpass"), Some("active")));
-        assert!(!is_dtls_server(Some("actpass"), Some("passive")));
-        // We answered an offer that insisted on being passive.
-        assert!(!is_dtls_server(Some("active"), Some("passive")));
-        // Until both are known, nothing is held back.
-        assert!(!is_dtls_server(Some("actpass"), None));
-        assert!(!is_dtls_server(None, None));
-    }
-
-    #[test]
     fn a_description_without_a_usable_fingerprint_is_refused() {
         let sdp = |fingerprint: &str| {
             format!(
@@ -879,13 +738,11 @@ mod tests {
     }
 
     #[test]
-    fn mid_and_setup_are_read_from_the_first_media_section() {
+    fn the_mid_is_read_from_the_first_media_section() {
         let sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
                    m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n\
                    a=mid:0\r\na=setup:passive\r\na=sctp-port:5000\r\n";
         let description = RTCSessionDescription::answer(sdp.to_owned()).unwrap();
-        let facts = sdp_facts(&description);
-        assert_eq!(facts.setup.as_deref(), Some("passive"));
-        assert_eq!(facts.mid.as_deref(), Some("0"));
+        assert_eq!(first_mid(&description).as_deref(), Some("0"));
     }
 }
