@@ -7,7 +7,8 @@ extends SceneTree
 ## {"received": [...], "departure_ms": ...} to RESULT_FILE and quits. The sender sends COUNT
 ## numbered reliable RPCs in one frame and then, depending on ROLE:
 ##   quit             get_tree().quit() in that same frame
-##   close            multiplayer_peer.close() in that same frame (then quits a second later)
+##   close            multiplayer_peer.close() in that same frame, the connection freed with it
+##                    (then quits a second later)
 ##   drain_disconnect waits until every channel's get_buffered_amount() is 0, then
 ##                    disconnect_peer() (WebRTCPeerConnection.close(): abrupt)
 ##   disconnect       disconnect_peer() in that same frame (abrupt: nothing is promised)
@@ -37,8 +38,12 @@ func _initialize() -> void:
 		multiplayer_peer.create_mesh(id)
 		multiplayer_peer.add_peer(peer.pc, 3 - id)
 		get_multiplayer().multiplayer_peer = multiplayer_peer)
-	get_multiplayer().peer_connected.connect(func(_id: int) -> void:
-		rpc_node.last_at = Time.get_ticks_msec())
+	get_multiplayer().peer_connected.connect(func(id: int) -> void:
+		rpc_node.last_at = Time.get_ticks_msec()
+		# Tell the sender its RPCs will be taken: until Godot's multiplayer layer on this side
+		# knows the peer, it would not deliver them, and that is not what these tests are about.
+		if role == "receive":
+			rpc_node.ready_to_receive.rpc_id(id))
 	get_multiplayer().peer_disconnected.connect(func(_id: int) -> void:
 		if role == "receive":
 			_finish())
@@ -53,7 +58,7 @@ func _process(_delta: float) -> bool:
 	peer.poll()
 	if role == "receive" or not multiplayer_peer.has_peer(3 - peer.my_id):
 		return false
-	if not multiplayer_peer.get_peer(3 - peer.my_id)["connected"]:
+	if not multiplayer_peer.get_peer(3 - peer.my_id)["connected"] or not rpc_node.partner_ready:
 		return false
 	if role == "stream":
 		var reliable: WebRTCDataChannel = multiplayer_peer.get_peer(3 - peer.my_id)["channels"][0]
@@ -70,7 +75,11 @@ func _process(_delta: float) -> bool:
 			"quit":
 				return true
 			"close":
+				# As a game does: the multiplayer peer held the only reference to the
+				# connection (here the lobby helper holds one too, so it lets go as well).
 				multiplayer_peer.close()
+				PeerPair.disconnect_handlers(peer.pc)
+				peer.pc = null
 				_quit_at = Time.get_ticks_msec() + 1000
 			"disconnect":
 				multiplayer_peer.disconnect_peer(3 - peer.my_id)

@@ -3,6 +3,8 @@ extends Node
 ## The RPC target of shutdown_peer.gd (the same node path in both processes).
 
 var received: Array[int] = []
+## The other side has said it is ready (its SceneMultiplayer knows us).
+var partner_ready := false
 ## When the last RPC arrived (ms since start).
 var last_at := 0
 
@@ -16,3 +18,8 @@ func numbered(seq: int) -> void:
 @rpc("any_peer", "call_remote", "reliable")
 func blob(_bytes: PackedByteArray) -> void:
 	pass
+
+
+@rpc("any_peer", "call_remote", "reliable")
+func ready_to_receive() -> void:
+	partner_ready = true

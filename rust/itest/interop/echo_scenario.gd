@@ -10,19 +10,15 @@ const UNORDERED := {"ordered": false, "maxRetransmits": 0, "protocol": "u-proto"
 
 var test: TestCase
 var peer: LobbyPeer
-## Whether the partner's stack applies the reliability options of an in-band channel it
-## accepts (browsers and aiortc do; webrtc-rs 0.21.1 does not — see the README).
-var partner_accepts_reliability: bool
 ## label → our channel
 var channels := {}
 
 
 ## Creates our side's channels: all three when we offer, else just the negotiated one
 ## (the in-band ones arrive through data_channel_received).
-func _init(test_case: TestCase, lobby_peer: LobbyPeer, accepts_reliability := true) -> void:
+func _init(test_case: TestCase, lobby_peer: LobbyPeer) -> void:
 	test = test_case
 	peer = lobby_peer
-	partner_accepts_reliability = accepts_reliability
 	channels["echo-negotiated"] = peer.pc.create_data_channel("echo-negotiated", NEGOTIATED)
 	if peer.offerer:
 		channels["echo-reliable"] = peer.pc.create_data_channel("echo-reliable")
@@ -49,19 +45,11 @@ func run() -> void:
 
 
 func _check_channel(label: String, channel: WebRTCDataChannel) -> void:
-	var hello: Array = []
-	if _first_message_may_be_lost(label):
-		var deadline := Time.get_ticks_msec() + 3000
-		while channel.get_available_packet_count() == 0 and Time.get_ticks_msec() < deadline:
-			peer.poll()
-			await test.tree.process_frame
-		if channel.get_available_packet_count() == 0:
-			print("    %s: the partner's first message was lost (known rtc 0.21.1 defect)" % label)
-			await _check_echoes(label, channel)
-			return
-		hello = [[channel.get_packet(), channel.was_string_packet()]]
-	else:
-		hello = await test.receive(channel, 1, "the partner's hello on %s" % label)
+	# The partner's hello, sent the moment the channel opened on its side, must arrive: a
+	# negotiated channel's first message from an SCTP-server partner, and an unordered
+	# in-band one's, used to be lost now and then (webrtc-rs 0.21.1; fixed in the patch
+	# series).
+	var hello := await test.receive(channel, 1, "the partner's hello on %s" % label)
 	if hello.size() != 1:
 		return
 	test.check_eq(hello[0][1], true, "%s: hello is text" % label)
@@ -109,18 +97,6 @@ func _check_echoes(label: String, channel: WebRTCDataChannel) -> void:
 		test.check_eq(got[1], expected[0] == "text", "%s: echo of message %d kept its type" % [label, i])
 
 
-## Two webrtc-rs 0.21.1 defects (README, known limitations) can drop the partner's very first
-## message — here its hello; every message after it must still arrive:
-## - when the partner offers it is the SCTP server, and a message it sends on a negotiated
-##   channel in the same burst as the end of the SCTP handshake is dropped before our channel
-##   is wired up;
-## - on an unordered in-band channel we created, the partner's first message, sent the moment
-##   it accepts the channel, is sometimes lost (about 1 run in 10 with Chromium; suspected: it
-##   overtakes the DATA_CHANNEL_ACK and webrtc-rs drops it; not yet pinned down).
-func _first_message_may_be_lost(label: String) -> bool:
-	return (label == "echo-negotiated" and not peer.offerer) or (label == "echo-unordered" and peer.offerer)
-
-
 func _find(echoes: Array, data: PackedByteArray) -> Array:
 	for echo: Array in echoes:
 		if echo[0] == data:
@@ -140,13 +116,10 @@ func _check_view(label: String, view: Dictionary, channel: WebRTCDataChannel) ->
 			test.check_eq(view.get("protocol"), "u-proto", "%s: partner's protocol" % label)
 			test.check_eq(channel.get_protocol(), "u-proto", "%s: our protocol" % label)
 			test.check_eq(channel.is_ordered(), false, "%s: our ordered" % label)
-			# The creating side reports the limit; an accepting webrtc-rs side reports it
-			# unset (known upstream defect, see README).
-			var partner_knows := not peer.offerer or partner_accepts_reliability
-			test.check_eq(view.get("maxRetransmits"), 0.0 if partner_knows else null,
-					"%s: partner's maxRetransmits" % label)
-			test.check_eq(channel.get_max_retransmits(), 0 if peer.offerer else 65535,
-					"%s: our maxRetransmits" % label)
+			# Both the creating and the accepting side report the limit (an accepting
+			# webrtc-rs 0.21.1 reported it unset: fixed in the patch series).
+			test.check_eq(view.get("maxRetransmits"), 0.0, "%s: partner's maxRetransmits" % label)
+			test.check_eq(channel.get_max_retransmits(), 0, "%s: our maxRetransmits" % label)
 		"echo-negotiated":
 			test.check_eq(view.get("negotiated"), true, "%s: partner's negotiated" % label)
 			test.check_eq(view.get("id"), 5.0, "%s: partner's id" % label)

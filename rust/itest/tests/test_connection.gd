@@ -15,10 +15,13 @@ func test_in_band_channel_opens_on_both_sides() -> void:
 		return pair.a.get_connection_state() == WebRTCPeerConnection.STATE_CONNECTED \
 				and pair.b.get_connection_state() == WebRTCPeerConnection.STATE_CONNECTED,
 			"both connections CONNECTED")
-	check_eq(pair.states_a, [WebRTCPeerConnection.STATE_NEW, WebRTCPeerConnection.STATE_CONNECTING,
-			WebRTCPeerConnection.STATE_CONNECTED], "offerer's state sequence")
-	check_eq(pair.states_b, [WebRTCPeerConnection.STATE_NEW, WebRTCPeerConnection.STATE_CONNECTING,
-			WebRTCPeerConnection.STATE_CONNECTED], "answerer's state sequence")
+	# Seen once per poll(): a connection that comes up between two polls goes from NEW
+	# straight to CONNECTED; it never goes backwards or anywhere else.
+	var forward := [[WebRTCPeerConnection.STATE_NEW, WebRTCPeerConnection.STATE_CONNECTING,
+			WebRTCPeerConnection.STATE_CONNECTED], [WebRTCPeerConnection.STATE_NEW,
+			WebRTCPeerConnection.STATE_CONNECTED]]
+	check(pair.states_a in forward, "offerer's state sequence: %s" % [pair.states_a])
+	check(pair.states_b in forward, "answerer's state sequence: %s" % [pair.states_b])
 	check_eq(pair.a.get_signaling_state(), WebRTCPeerConnection.SIGNALING_STATE_STABLE, "offerer signaling")
 	check_eq(pair.b.get_signaling_state(), WebRTCPeerConnection.SIGNALING_STATE_STABLE, "answerer signaling")
 	await wait_until(func() -> bool:

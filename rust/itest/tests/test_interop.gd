@@ -38,4 +38,4 @@ func _echo_against_godot(we_offer: bool) -> void:
 			ProjectSettings.globalize_path("res://"), "-s", "res://interop/godot_echo_peer.gd", "--",
 			url, lobby, "answer" if we_offer else "offer"]))
 	var peer := make_lobby_peer(url, lobby, we_offer)
-	await EchoScenario.new(self, peer, false).run()
+	await EchoScenario.new(self, peer).run()

@@ -102,12 +102,13 @@ func test_answering_side_cannot_offer_while_answering() -> void:
 
 
 func test_a_rejected_description_reports_an_error_from_poll() -> void:
-	# Valid SDP that webrtc-rs refuses (no fingerprint, no ICE credentials): the call itself
-	# succeeds, the refusal arrives as an error from poll(), and the signaling state returns
-	# to what the backend has.
+	# Valid SDP with a well-formed fingerprint that webrtc-rs refuses (no ICE credentials):
+	# the call itself succeeds, the refusal arrives as an error from poll(), and the
+	# signaling state returns to what the backend has.
 	var pc := WebRTCPeerConnection.new()
 	pc.initialize(LOOPBACK)
-	var sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"
+	var fingerprint := ":".join(PackedStringArray(range(32).map(func(_i: int) -> String: return "AB")))
+	var sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=fingerprint:sha-256 %s\r\n" % fingerprint
 	check_eq(pc.set_remote_description("offer", sdp), OK, "set_remote_description(incomplete offer)")
 	errors.take()
 	var deadline := Time.get_ticks_msec() + 10000

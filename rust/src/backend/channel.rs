@@ -51,6 +51,9 @@ struct ChannelShared {
     in_flight: AtomicUsize,
     /// Set once the channel has opened.
     opened: AtomicBool,
+    /// Set (and signalled) when the reader has seen the channel end.
+    ended: AtomicBool,
+    ended_notify: Notify,
     /// A `Sample` is on its way to the writer task.
     sampling: AtomicBool,
     counters: ChannelCounters,
@@ -111,6 +114,25 @@ impl ReceiveBuffer {
 }
 
 impl ChannelShared {
+    /// Waits (at most [`LINGER`], and not past an abort) until the reader has seen the
+    /// channel end: closed on both sides, after the peer took what was sent before.
+    async fn closed(&self, ending: &watch::Receiver<Ending>) {
+        let mut ending = ending.clone();
+        let _ = tokio::time::timeout(LINGER, async {
+            loop {
+                let ended = self.ended_notify.notified();
+                if self.ended.load(Ordering::Acquire) {
+                    return;
+                }
+                tokio::select! {
+                    () = ended => {}
+                    _ = ending.wait_for(|ending| *ending == Ending::Abort) => return,
+                }
+            }
+        })
+        .await;
+    }
+
     /// Re-reads SCTP's count of bytes handed over but not yet acknowledged.
     async fn sample_in_flight(&self, channel: &Arc<dyn DataChannel>) {
         if let Ok(in_flight) = channel.outstanding_bytes().await {
@@ -135,8 +157,6 @@ pub(crate) enum Ending {
 /// The longest a freed connection stays up to deliver what was sent before.
 pub(crate) const LINGER: Duration = Duration::from_secs(2);
 
-/// How often a draining writer asks SCTP whether everything was acknowledged.
-const DRAIN_POLL: Duration = Duration::from_millis(5);
 
 /// A connection's writer tasks: how many run (a draining connection waits for them), and
 /// how many messages the game has queued on any of its channels that no writer has handed
@@ -153,8 +173,8 @@ pub(crate) struct Writers {
 
 /// The close of one channel waits until the connection's other channels have delivered
 /// nothing for this long (at most [`CLOSE_HOLD`]).
-const QUIET_BEFORE_CLOSE: Duration = Duration::from_millis(2);
-const CLOSE_HOLD: Duration = Duration::from_millis(100);
+const QUIET_BEFORE_CLOSE: Duration = Duration::from_millis(20);
+const CLOSE_HOLD: Duration = Duration::from_millis(250);
 
 /// A fixed point for `last_delivery` timestamps.
 static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
@@ -478,7 +498,7 @@ async fn write_packets(
             // writer, so it stays until they are acknowledged.
             Some(Outgoing::Close) => {
                 let _ = channel.close().await;
-                acknowledged(&channel, &ending).await;
+                end.shared.closed(&ending).await;
                 break;
             }
             // The Godot object was freed. Objects are freed together (WebRTCMultiplayerPeer
@@ -487,18 +507,8 @@ async fn write_packets(
             // on every channel of the connection is in SCTP, where the reset queues behind it.
             None => {
                 end.shared.writers.all_handed_over(&ending).await;
-                // The connection object is usually freed right after its channels: then it
-                // closes everything itself once all is acknowledged, and resetting streams
-                // one by one first would only give the peer closes to race with messages.
-                let _ = tokio::time::timeout(
-                    DRAIN_POLL,
-                    ending.clone().wait_for(|ending| *ending != Ending::Open),
-                )
-                .await;
-                if *ending.borrow() == Ending::Open {
-                    let _ = channel.close().await;
-                }
-                acknowledged(&channel, &ending).await;
+                let _ = channel.close().await;
+                end.shared.closed(&ending).await;
                 break;
             }
         }
@@ -533,8 +543,13 @@ async fn send(end: &ChannelEnd, channel: &Arc<dyn DataChannel>, is_string: bool,
     }
 }
 
-/// The connection was freed without `close()`: hands SCTP what the game queued, then waits
-/// until the peer has it. A channel that never opened has nobody to deliver to.
+/// The connection was freed without `close()`: hands SCTP what the game queued, then closes
+/// the channel (once everything queued on the connection is in SCTP, as for a freed channel)
+/// and waits until the peer has closed it too. The peer completes a stream reset only once
+/// it has received, and its stack has taken, everything sent before it (RFC 6525), which an
+/// acknowledgement alone does not promise: the connection's final abort would discard what
+/// the peer's stack acknowledged but had not yet handed on. A channel that never opened has
+/// nobody to deliver to.
 async fn drain(
     end: &mut ChannelEnd,
     channel: &Arc<dyn DataChannel>,
@@ -547,29 +562,12 @@ async fn drain(
     while let Ok(next) = end.outgoing.try_recv() {
         match next {
             Outgoing::Message { is_string, data } => send(end, channel, is_string, data).await,
-            Outgoing::Sample => {}
-            Outgoing::Close => {
-                let _ = channel.close().await;
-                break;
-            }
+            Outgoing::Sample | Outgoing::Close => {}
         }
     }
-    acknowledged(channel, ending).await;
-}
-
-/// Waits (at most [`LINGER`], and not past an abort) until SCTP has had everything this
-/// channel sent acknowledged by the peer, or has finished closing the channel — which the
-/// peer only completes once it has received everything sent before the close.
-async fn acknowledged(channel: &Arc<dyn DataChannel>, ending: &watch::Receiver<Ending>) {
-    let _ = tokio::time::timeout(LINGER, async {
-        while *ending.borrow() != Ending::Abort {
-            match channel.outstanding_bytes().await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => tokio::time::sleep(DRAIN_POLL).await,
-            }
-        }
-    })
-    .await;
+    end.shared.writers.all_handed_over(ending).await;
+    let _ = channel.close().await;
+    end.shared.closed(ending).await;
 }
 
 async fn read_events(
@@ -621,6 +619,8 @@ async fn read_events(
         }
     }
     shared.writers.quiet().await;
+    shared.ended.store(true, Ordering::Release);
+    shared.ended_notify.notify_waiters();
     shared.in_flight.store(0, Ordering::Relaxed);
     queue.push(Event::ChannelClosed { key });
 }
