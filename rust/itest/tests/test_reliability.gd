@@ -199,8 +199,9 @@ func test_a_peer_vanishing_and_a_turn_server_stopping_mid_transfer() -> void:
 			while relayed.channel_a.get_buffered_amount() < 256 * 1024:
 				relayed.channel_a.put_packet(chunk)
 		return received["streamed"] > 100000 and received["relayed"] > 100000,
-		"both transfers to flow (%s)" % received, 30.0)
+		"both transfers to flow", 30.0)
 	if not flowing:
+		print("    received (bytes): %s" % received)
 		return
 	kill_process(streamer)
 	kill_process(turn["pid"])
@@ -216,6 +217,10 @@ func test_a_peer_vanishing_and_a_turn_server_stopping_mid_transfer() -> void:
 			return seen.has("%s:%d" % [who, WebRTCPeerConnection.STATE_FAILED])),
 		"every connection left to report FAILED", 60.0)
 	print("    after the kill (ms): %s; received before it: %s" % [seen, received])
+	# SCTP may give up first: ten retransmissions with the timer capped at 3 s take about
+	# 25 s, consent 30 s. webrtc-rs logs that as an error; nothing else may be reported.
+	for message in errors.take():
+		check(message.contains("retransmission failure"), "unexpected error after the kill: %s" % message)
 	for who: String in watched:
 		var disconnected := "%s:%d" % [who, WebRTCPeerConnection.STATE_DISCONNECTED]
 		check(seen.has(disconnected) and seen[disconnected] < 10000, "%s reported DISCONNECTED within 10 s: %s" % [who, seen])

@@ -497,7 +497,9 @@ async fn write_packets(
             // writer, so it stays until they are acknowledged.
             Some(Outgoing::Close) => {
                 let _ = channel.close().await;
-                end.shared.closed(&ending).await;
+                if end.shared.opened.load(Ordering::Acquire) {
+                    end.shared.closed(&ending).await;
+                }
                 break;
             }
             // The Godot object was freed. Objects are freed together (WebRTCMultiplayerPeer
@@ -507,7 +509,11 @@ async fn write_packets(
             None => {
                 end.shared.writers.all_handed_over(&ending).await;
                 let _ = channel.close().await;
-                end.shared.closed(&ending).await;
+                // A channel that never opened has nobody to deliver to, and no peer to
+                // answer its close (as in `close()` above).
+                if end.shared.opened.load(Ordering::Acquire) {
+                    end.shared.closed(&ending).await;
+                }
                 break;
             }
         }
