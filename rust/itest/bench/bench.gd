@@ -148,15 +148,7 @@ func _two_process(transport: String, first_role: String, second_role: String, ex
 ## the stack's own round trip (threads, queues, SCTP, DTLS, UDP on loopback) without the
 ## frame loop and the scheduling of two busy processes that the two-process figures include.
 func _in_process_rtt() -> Dictionary:
-	var pair := PeerPair.new(TestCase.LOOPBACK, true)
-	pair.channel_a = pair.a.create_data_channel("x", {"negotiated": true, "id": 1})
-	pair.channel_b = pair.b.create_data_channel("x", {"negotiated": true, "id": 1})
-	pair.a.create_offer()
-	var deadline := Time.get_ticks_msec() + 10000
-	while Time.get_ticks_msec() < deadline and not (pair.channel_a.get_ready_state() == WebRTCDataChannel.STATE_OPEN
-			and pair.channel_b.get_ready_state() == WebRTCDataChannel.STATE_OPEN):
-		pair.poll()
-		await process_frame
+	var pair := await _open_pair()
 	var payload := PackedByteArray()
 	payload.resize(64)
 	var rtts: Array[float] = []

@@ -132,22 +132,23 @@ func _two_processes(role: String) -> Dictionary:
 	return parsed
 
 
-func test_quitting_right_after_rpcs_delivers_them() -> void:
-	var result := await _two_processes("quit")
+## Runs the sender as `role` and checks that every one of its RPCs arrived, in order.
+func _every_rpc_arrives(role: String, what: String) -> void:
+	var result := await _two_processes(role)
 	if not result.is_empty():
-		check_eq(result["received"], range(ShutdownPeer.COUNT), "RPCs received from a peer that quit in the same frame")
+		check_eq(result["received"], range(ShutdownPeer.COUNT), what)
+
+
+func test_quitting_right_after_rpcs_delivers_them() -> void:
+	await _every_rpc_arrives("quit", "RPCs received from a peer that quit in the same frame")
 
 
 func test_multiplayer_peer_close_right_after_rpcs_delivers_them() -> void:
-	var result := await _two_processes("close")
-	if not result.is_empty():
-		check_eq(result["received"], range(ShutdownPeer.COUNT), "RPCs received from a peer that closed its WebRTCMultiplayerPeer")
+	await _every_rpc_arrives("close", "RPCs received from a peer that closed its WebRTCMultiplayerPeer")
 
 
 func test_disconnect_peer_after_the_buffers_drained_delivers_everything() -> void:
-	var result := await _two_processes("drain_disconnect")
-	if not result.is_empty():
-		check_eq(result["received"], range(ShutdownPeer.COUNT), "RPCs received before disconnect_peer()")
+	await _every_rpc_arrives("drain_disconnect", "RPCs received before disconnect_peer()")
 
 
 func test_disconnect_peer_is_abrupt_but_seen_at_once() -> void:

@@ -90,18 +90,11 @@ impl ReceiveBuffer {
         if !self.reliable {
             return;
         }
-        loop {
-            let read = self.room.notified();
-            if self.unread.load(Ordering::Acquire) < self.limit
+        until_or_abort(&self.room, ending, || {
+            self.unread.load(Ordering::Acquire) < self.limit
                 || self.released.load(Ordering::Acquire)
-            {
-                return;
-            }
-            tokio::select! {
-                () = read => {}
-                _ = ending.wait_for(|ending| *ending == Ending::Abort) => return,
-            }
-        }
+        })
+        .await;
     }
 
     /// The game has read, or dropped, `bytes` of what was received.
@@ -115,22 +108,23 @@ impl ReceiveBuffer {
 
 impl ChannelShared {
     /// Waits (at most [`LINGER`], and not past an abort) until the reader has seen the
-    /// channel end: closed on both sides, after the peer took what was sent before.
+    /// channel end: closed on both sides, after the peer took what was sent before. A
+    /// channel that never opened has nobody to deliver to and no peer to answer its close.
     async fn closed(&self, ending: &watch::Receiver<Ending>) {
+        if !self.opened.load(Ordering::Acquire) {
+            return;
+        }
         let mut ending = ending.clone();
-        let _ = tokio::time::timeout(LINGER, async {
-            loop {
-                let ended = self.ended_notify.notified();
-                if self.ended.load(Ordering::Acquire) {
-                    return;
-                }
-                tokio::select! {
-                    () = ended => {}
-                    _ = ending.wait_for(|ending| *ending == Ending::Abort) => return,
-                }
-            }
-        })
-        .await;
+        let ended = until_or_abort(&self.ended_notify, &mut ending, || {
+            self.ended.load(Ordering::Acquire)
+        });
+        let _ = tokio::time::timeout(LINGER, ended).await;
+    }
+
+    /// `bytes` queued by the game left the queue: handed to SCTP, or dropped.
+    fn dequeued(&self, bytes: usize) {
+        self.queued.fetch_sub(bytes, Ordering::Relaxed);
+        self.writers.handed_over();
     }
 
     /// Re-reads SCTP's count of bytes handed over but not yet acknowledged.
@@ -156,6 +150,25 @@ pub(crate) enum Ending {
 
 /// The longest a freed connection stays up to deliver what was sent before.
 pub(crate) const LINGER: Duration = Duration::from_secs(2);
+
+/// Waits until `done` holds, checking again whenever `wake` is notified, unless the
+/// connection aborts first.
+async fn until_or_abort(
+    wake: &Notify,
+    ending: &mut watch::Receiver<Ending>,
+    done: impl Fn() -> bool,
+) {
+    loop {
+        let woken = wake.notified();
+        if done() {
+            return;
+        }
+        tokio::select! {
+            () = woken => {}
+            _ = ending.wait_for(|ending| *ending == Ending::Abort) => return,
+        }
+    }
+}
 
 /// A connection's writer tasks: how many run (a draining connection waits for them), and
 /// how many messages the game has queued on any of its channels that no writer has handed
@@ -217,16 +230,10 @@ impl Writers {
     /// the connection aborts).
     async fn all_handed_over(&self, ending: &watch::Receiver<Ending>) {
         let mut ending = ending.clone();
-        loop {
-            let handed_over = self.handed_over.notified();
-            if self.queued.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            tokio::select! {
-                () = handed_over => {}
-                _ = ending.wait_for(|ending| *ending == Ending::Abort) => return,
-            }
-        }
+        until_or_abort(&self.handed_over, &mut ending, || {
+            self.queued.load(Ordering::Acquire) == 0
+        })
+        .await;
     }
 
     /// Resolves once no writer is running.
@@ -361,8 +368,7 @@ impl ChannelHandle {
                 data: BytesMut::from(data),
             })
             .map_err(|_| {
-                self.shared.queued.fetch_sub(data.len(), Ordering::Relaxed);
-                self.shared.writers.handed_over();
+                self.shared.dequeued(data.len());
                 SendError::Closed
             })
     }
@@ -435,8 +441,7 @@ impl ChannelEnd {
     fn discard_queued(&mut self) {
         while let Ok(next) = self.outgoing.try_recv() {
             if let Outgoing::Message { data, .. } = next {
-                self.shared.queued.fetch_sub(data.len(), Ordering::Relaxed);
-                self.shared.writers.handed_over();
+                self.shared.dequeued(data.len());
             }
         }
     }
@@ -497,9 +502,7 @@ async fn write_packets(
             // writer, so it stays until they are acknowledged.
             Some(Outgoing::Close) => {
                 let _ = channel.close().await;
-                if end.shared.opened.load(Ordering::Acquire) {
-                    end.shared.closed(&ending).await;
-                }
+                end.shared.closed(&ending).await;
                 break;
             }
             // The Godot object was freed. Objects are freed together (WebRTCMultiplayerPeer
@@ -509,11 +512,7 @@ async fn write_packets(
             None => {
                 end.shared.writers.all_handed_over(&ending).await;
                 let _ = channel.close().await;
-                // A channel that never opened has nobody to deliver to, and no peer to
-                // answer its close (as in `close()` above).
-                if end.shared.opened.load(Ordering::Acquire) {
-                    end.shared.closed(&ending).await;
-                }
+                end.shared.closed(&ending).await;
                 break;
             }
         }
@@ -532,8 +531,7 @@ async fn send(end: &ChannelEnd, channel: &Arc<dyn DataChannel>, is_string: bool,
     } else {
         channel.send(data).await
     };
-    end.shared.queued.fetch_sub(size, Ordering::Relaxed);
-    end.shared.writers.handed_over();
+    end.shared.dequeued(size);
     match result {
         Ok(()) => {
             end.shared.counters.sent(size);
