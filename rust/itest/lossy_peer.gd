@@ -1,7 +1,7 @@
 extends SceneTree
 ## Run by test_lossy_links.gd inside a network namespace of its own whose loopback drops a
 ## share of all UDP packets: connects two peer connections in this process `runs` times, each
-## time sends `bytes` over a negotiated reliable channel in 16 KiB messages and checks they
+## time sends `bytes` over a negotiated reliable channel in messages of up to 16 KiB and checks they
 ## arrive whole and in order, and writes what it saw as JSON to `result`.
 ## Arguments: -- <result.json> <runs> <bytes>
 
@@ -45,20 +45,21 @@ func _one(payload: int) -> Dictionary:
 		await process_frame
 	result["open_ms"] = Time.get_ticks_msec() - started
 	started = Time.get_ticks_msec()
+	var size := mini(MESSAGE, payload)
 	var sent := 0
 	var received := 0
 	while received < payload and Time.get_ticks_msec() - started < TRANSFER_DEADLINE_MS:
 		while sent < payload and pair.channel_a.get_buffered_amount() < 1 << 20:
 			var message := PackedByteArray()
-			message.resize(MESSAGE)
-			message.fill(sent / MESSAGE % 251)
+			message.resize(size)
+			message.fill(sent / size % 251)
 			pair.channel_a.put_packet(message)
-			sent += MESSAGE
+			sent += size
 		pair.poll()
 		while pair.channel_b.get_available_packet_count() > 0:
 			var message := pair.channel_b.get_packet()
-			var expected := received / MESSAGE % 251
-			if message.size() != MESSAGE or message[0] != expected or message[-1] != expected:
+			var expected := received / size % 251
+			if message.size() != size or message[0] != expected or message[-1] != expected:
 				result["in_order"] = false
 			received += message.size()
 		await process_frame

@@ -21,13 +21,15 @@ func test_every_connection_opens_and_delivers_at_0_and_10_percent_loss() -> void
 
 
 func test_connections_open_and_deliver_at_30_percent_loss() -> void:
-	var runs := await _runs(30, 3, 16384)
+	var runs := await _runs(30, 3, 1024)
 	if runs.is_empty():
 		return
 	var delivered := runs.filter(func(run: Dictionary) -> bool:
-		return run["open_ms"] >= 0 and int(run["received"]) == 16384 and run["in_order"])
-	# Several losses in a row can, rarely, exhaust a handshake's retransmissions; two of
-	# three must make it (webrtc-rs 0.21.1 as released failed about one connection in six).
+		return run["open_ms"] >= 0 and int(run["received"]) == 1024 and run["in_order"])
+	# One small message: at 30 % loss a multi-packet message can take longer than a test
+	# should wait (a 16 KiB one took 0.4 s to over 60 s). Several losses in a row can,
+	# rarely, exhaust a handshake's retransmissions; two of three connections must make it
+	# (webrtc-rs 0.21.1 as released failed about one connection in six).
 	check(delivered.size() >= 2, "30 %% loss: %d of 3 connections opened and delivered (%s)" % [delivered.size(), runs])
 
 
