@@ -36,7 +36,7 @@ func _one(payload: int) -> Dictionary:
 	var started := Time.get_ticks_msec()
 	pair.a.create_offer()
 	var result := {"open_ms": -1, "transfer_ms": -1, "received": 0, "in_order": true}
-	while not _open(pair):
+	while not pair.channels_open():
 		if Time.get_ticks_msec() - started > OPEN_DEADLINE_MS:
 			result["states"] = [pair.states_a, pair.states_b]
 			pair.close()
@@ -68,8 +68,3 @@ func _one(payload: int) -> Dictionary:
 		result["transfer_ms"] = Time.get_ticks_msec() - started
 	pair.close()
 	return result
-
-
-func _open(pair: PeerPair) -> bool:
-	return (pair.channel_a.get_ready_state() == WebRTCDataChannel.STATE_OPEN
-			and pair.channel_b.get_ready_state() == WebRTCDataChannel.STATE_OPEN)

@@ -72,6 +72,12 @@ func _record() -> void:
 		states_b.append(b.get_connection_state())
 
 
+## Whether `channel_a` and `channel_b` are both open.
+func channels_open() -> bool:
+	return (channel_a.get_ready_state() == WebRTCDataChannel.STATE_OPEN
+			and channel_b.get_ready_state() == WebRTCDataChannel.STATE_OPEN)
+
+
 ## Closes both sides and drops the relay's callbacks (they reference the connections, so
 ## keeping them would leak both objects).
 func close() -> void:

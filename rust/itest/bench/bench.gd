@@ -192,8 +192,7 @@ func _setup(count: int) -> Dictionary:
 			pair.poll()
 		open_at.clear()
 		for pair in pairs:
-			if pair.channel_a.get_ready_state() == WebRTCDataChannel.STATE_OPEN \
-					and pair.channel_b.get_ready_state() == WebRTCDataChannel.STATE_OPEN:
+			if pair.channels_open():
 				open_at.append(0.0)
 		if open_at.size() < count:
 			await process_frame
@@ -272,8 +271,7 @@ func _open_pair(options := {"negotiated": true, "id": 1}) -> PeerPair:
 	pair.channel_b = pair.b.create_data_channel("x", options)
 	pair.a.create_offer()
 	var deadline := Time.get_ticks_msec() + 10000
-	while Time.get_ticks_msec() < deadline and not (pair.channel_a.get_ready_state() == WebRTCDataChannel.STATE_OPEN
-			and pair.channel_b.get_ready_state() == WebRTCDataChannel.STATE_OPEN):
+	while Time.get_ticks_msec() < deadline and not pair.channels_open():
 		pair.poll()
 		await process_frame
 	return pair

@@ -111,10 +111,7 @@ func test_soak_connect_exchange_close_or_drop() -> void:
 		pair.channel_a = pair.a.create_data_channel("soak", {"negotiated": true, "id": 0})
 		pair.channel_b = pair.b.create_data_channel("soak", {"negotiated": true, "id": 0})
 		pair.a.create_offer()
-		var opened := await wait_until(func() -> bool:
-			return pair.channel_a.get_ready_state() == WebRTCDataChannel.STATE_OPEN \
-					and pair.channel_b.get_ready_state() == WebRTCDataChannel.STATE_OPEN,
-			"cycle %d: the channel to open" % cycle)
+		var opened := await wait_until(pair.channels_open, "cycle %d: the channel to open" % cycle)
 		if not opened:
 			return
 		for i in 20:
