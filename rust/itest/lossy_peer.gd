@@ -28,7 +28,9 @@ func _run() -> void:
 
 
 ## One connection: milliseconds from `create_offer()` to both channels open (-1: not within
-## the deadline), then the transfer's duration and whether every byte arrived in order.
+## the deadline), then the transfer's duration and whether every byte arrived in order. A
+## connection that fails first is given up at once: when (`failed_ms`), and the states of both
+## sides and both channels.
 func _one(payload: int) -> Dictionary:
 	var pair := PeerPair.new(TestCase.LOOPBACK, true)
 	pair.channel_a = pair.a.create_data_channel("bulk", {"negotiated": true, "id": 1})
@@ -37,8 +39,12 @@ func _one(payload: int) -> Dictionary:
 	pair.a.create_offer()
 	var result := {"open_ms": -1, "transfer_ms": -1, "received": 0, "in_order": true}
 	while not pair.channels_open():
-		if Time.get_ticks_msec() - started > OPEN_DEADLINE_MS:
+		var failed := WebRTCPeerConnection.STATE_FAILED in [pair.a.get_connection_state(), pair.b.get_connection_state()]
+		if failed or Time.get_ticks_msec() - started > OPEN_DEADLINE_MS:
+			if failed:
+				result["failed_ms"] = Time.get_ticks_msec() - started
 			result["states"] = [pair.states_a, pair.states_b]
+			result["channel_states"] = [pair.channel_a.get_ready_state(), pair.channel_b.get_ready_state()]
 			pair.close()
 			return result
 		pair.poll()

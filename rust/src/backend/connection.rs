@@ -18,7 +18,7 @@ use super::events::{ConnectionState, Event, SdpKind, SignalQueue, SignalingState
 use super::interfaces::bind_addresses;
 use super::runtime;
 use super::stats::TransportStats;
-use rtc::peer_connection::transport::RTCDtlsTransportState;
+use rtc::peer_connection::transport::{RTCDtlsTransportState, RTCSctpTransportState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -378,7 +378,7 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
         if state == RTCPeerConnectionState::Failed {
-            explain_dtls_failure(self.connection.get(), &self.queue).await;
+            explain_failure(self.connection.get(), &self.queue).await;
         }
         // The main thread sets CLOSED itself when it closes; webrtc-rs reporting it again
         // afterwards goes to a queue nobody reads any more.
@@ -413,21 +413,27 @@ impl PeerConnectionEventHandler for Handler {
 /// webrtc-rs reports no error with a failed connection, only logs one. When it failed because
 /// the DTLS handshake did (our patch series makes webrtc-rs fail it at once and log the cause,
 /// e.g. "the remote certificate does not match the fingerprint in the remote description",
-/// which reaches Godot's output just before this), say what that means for the game.
-async fn explain_dtls_failure(connection: Option<&Weak<dyn PeerConnection>>, queue: &SignalQueue) {
+/// which reaches Godot's output just before this), or because the SCTP association could not
+/// be established (rtc patch 0012: the peer answered none of its INITs), say what that means
+/// for the game.
+async fn explain_failure(connection: Option<&Weak<dyn PeerConnection>>, queue: &SignalQueue) {
     let Some(connection) = connection.and_then(Weak::upgrade) else {
         return;
     };
     let Some(sctp) = connection.sctp().await else {
         return;
     };
-    if sctp.transport().state().await == Ok(RTCDtlsTransportState::Failed) {
-        queue.push(Event::Error(
-            "the DTLS handshake failed (the webrtc-rs error above says why), so this \
-             connection cannot succeed: STATE_FAILED"
-                .into(),
-        ));
-    }
+    let why = if sctp.transport().state().await == Ok(RTCDtlsTransportState::Failed) {
+        "the DTLS handshake failed (the webrtc-rs error above says why), so this connection \
+         cannot succeed: STATE_FAILED"
+    } else if sctp.state().await == Ok(RTCSctpTransportState::Closed) {
+        "the SCTP association could not be established (the peer never completed its \
+         handshake, see the webrtc-rs error above), so no data channel can open on this \
+         connection: STATE_FAILED"
+    } else {
+        return;
+    };
+    queue.push(Event::Error(why.into()));
 }
 
 async fn channel_info(
