@@ -1,7 +1,7 @@
 extends SceneTree
 ## The benchmark: this addon side by side with Godot's ENet, on loopback.
 ##   godot --headless --path rust/itest -s res://bench/bench.gd -- [quick] [runs=N] [out=FILE]
-##       [only=throughput,latency,latency_in_process,setup,main_thread,flow,bursts,footprint,scale]
+##       [only=throughput,latency,latency_in_process,setup,main_thread,flow,bursts,footprint,scale,lossy]
 ## Throughput and latency run between two Godot processes (bench_peer.gd); setup, main-thread
 ## cost and footprint are measured in this process. Every figure is the median of `runs`
 ## runs. Prints a table and writes JSON (default: bench-results.json in the current folder).
@@ -68,6 +68,9 @@ func _run() -> void:
 			await _bursts(count, 50)
 	if _wants("scale"):
 		results["scale/mesh16"] = await _scale(16)
+	if _wants("lossy"):
+		for loss in [10, 30]:
+			results["lossy/%d" % loss] = _lossy(loss, maxi(runs, 5))
 	_print_table()
 	var file := FileAccess.open(options["out"], FileAccess.WRITE)
 	file.store_string(JSON.stringify(results, "  "))
@@ -361,6 +364,50 @@ func _bursts(count: int, runs: int) -> void:
 	print("  %-40s %s" % ["bursts/%d" % count, JSON.stringify(out)])
 
 
+## `runs` connections in lossy_peer.gd, in a network namespace of its own whose loopback drops
+## `loss` % of all UDP packets (nftables, as test_lossy_links.gd): setup, 1 MiB reliable, and
+## 1000 unreliable 64-byte messages at one per millisecond. Needs WEBRTC_RS_NFT (.ci/bench).
+func _lossy(loss: int, runs: int) -> Dictionary:
+	var nft := OS.get_environment("WEBRTC_RS_NFT")
+	if nft.is_empty() or OS.execute("unshare", ["--net", "--", "true"]) != 0:
+		print("  lossy/%d: skipped (needs WEBRTC_RS_NFT and `unshare --net`)" % loss)
+		return {}
+	var result := OS.get_user_data_dir().path_join("bench-lossy-%d.json" % loss)
+	var log := result.get_basename() + ".log"
+	DirAccess.remove_absolute(result)
+	var script := ("ip link set lo up && \"$1\" add table inet lossy"
+			+ " && \"$1\" add chain inet lossy out '{ type filter hook output priority 0; }'"
+			+ " && \"$1\" add rule inet lossy out meta l4proto udp numgen random mod 100 '<' %d drop" % loss
+			+ " && log=\"$2\" && shift 2 && exec \"$@\" > \"$log\" 2>&1")
+	var pid := OS.create_process("unshare", ["--net", "--", "sh", "-c", script, "sh", nft, log,
+			TestCase.godot_command(), "--headless", "--path", ProjectSettings.globalize_path("res://"),
+			"-s", "res://lossy_peer.gd", "--", result, str(runs), str(MIB), "1000"])
+	while pid > 0 and OS.is_process_running(pid) and not FileAccess.file_exists(result):
+		OS.delay_msec(100)
+	var parsed: Variant = JSON.parse_string(FileAccess.get_file_as_string(result)) if FileAccess.file_exists(result) else null
+	DirAccess.remove_absolute(result)
+	if typeof(parsed) != TYPE_DICTIONARY:
+		var lines := FileAccess.get_file_as_string(log).split("\n")
+		print("  lossy/%d: lossy_peer.gd wrote no results; the last lines of %s:\n    %s" % [loss, log, "\n    ".join(lines.slice(-15))])
+		return {}
+	DirAccess.remove_absolute(log)
+	var samples: Array = parsed["runs"]
+	var out := {"runs": samples.size(),
+			"not_open": samples.filter(func(r: Dictionary) -> bool: return r["open_ms"] < 0).size(),
+			"not_delivered": samples.filter(func(r: Dictionary) -> bool: return r["transfer_ms"] < 0).size()}
+	for key in ["open_ms", "transfer_ms", "unreliable_delivered", "unreliable_longest_gap_ms"]:
+		# -1: not within the deadline (counted above); absent: the channels never opened.
+		var values := samples.filter(func(r: Dictionary) -> bool: return r.get(key, -1) >= 0) \
+				.map(func(r: Dictionary) -> float: return r[key])
+		values.sort()
+		if not values.is_empty():
+			out[key] = values[values.size() / 2]
+			out[key + "_min"] = values[0]
+			out[key + "_max"] = values[-1]
+	print("  %-40s %s" % ["lossy/%d" % loss, JSON.stringify(out)])
+	return out
+
+
 func _footprint() -> Dictionary:
 	var out := {"before": _memory()}
 	var held: Array[PeerPair] = []
@@ -520,6 +567,16 @@ func _print_table() -> void:
 	for key in ["before", "connections_2", "connections_16", "connections_64", "after_closing"]:
 		var m: Dictionary = footprint.get(key, {})
 		print("%-34s %11.1f MB %6d threads" % ["memory, %s" % key.replace("_", " "), m.get("rss_mb", 0.0), m.get("threads", 0)])
+	for loss in [10, 30]:
+		var lossy: Dictionary = results.get("lossy/%d" % loss, {})
+		if lossy.is_empty():
+			continue
+		print("%-34s %26s   %d of %d not open in 30 s" % ["%d %% loss: offer -> open, ms" % loss,
+				_spread(lossy, "open_ms", "%.0f"), lossy["not_open"], lossy["runs"]])
+		print("%-34s %26s   %d of %d not done in 60 s" % ["  1 MiB reliable: ms", _spread(lossy, "transfer_ms", "%.0f"),
+				lossy["not_delivered"], lossy["runs"]])
+		print("%-34s %26s   longest gap %s ms" % ["  1000 unreliable: delivered", _spread(lossy, "unreliable_delivered", "%.0f"),
+				_spread(lossy, "unreliable_longest_gap_ms", "%.0f")])
 	var scale: Dictionary = results.get("scale/mesh16", {})
 	print("%-34s %d of %d clients ok; CPU per client median %.0f %%, max %.0f %%; server %.0f %%; RSS %.0f MB" % [
 			"16-peer mesh, 20 Hz state", scale.get("clients_ok", 0), scale.get("clients", 0),
