@@ -34,16 +34,17 @@ die() { printf 'windows_gnu_toolchain: error: %s\n' "$*" >&2; exit 1; }
 root="$(bash .ci/sid_root.sh sid-windows-gnu rustc cargo rust-src gcc-mingw-w64-x86-64-posix | tail -n 1)"
 dir="$(dirname "$root")"
 bin="$dir/bin"
-# Bump the suffix when the wrappers change, so cached ones are rewritten.
+# Bump the suffix when the wrappers change, so cached ones are rewritten. The stamp holds the
+# root's path, which the wrappers bake in: a cache that was moved gets new ones.
 stamp="$dir/.wrappers-v3"
-if [[ -f "$stamp" && -d "$bin" ]]; then
+if [[ -f "$stamp" && -d "$bin" && "$(cat "$stamp")" == "$root" ]]; then
     printf '%s\n' "$bin"
     exit 0
 fi
 
 exec 9>"$dir.wrappers.lock"
 flock 9
-if [[ -f "$stamp" && -d "$bin" ]]; then
+if [[ -f "$stamp" && -d "$bin" && "$(cat "$stamp")" == "$root" ]]; then
     printf '%s\n' "$bin"
     exit 0
 fi
@@ -101,6 +102,6 @@ printf 'int main(void) { return 0; }\n' >"$scratch/hello.c"
 "$bin/x86_64-w64-mingw32-objdump" -f "$scratch/hello.exe" | grep -q 'pei-x86-64' \
     || die "the MinGW-w64 gcc made no PE32+ executable"
 
-: >"$stamp"
+printf '%s\n' "$root" >"$stamp"
 log "sid's Rust and MinGW-w64 toolchains ready in $bin"
 printf '%s\n' "$bin"
