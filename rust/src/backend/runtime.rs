@@ -60,6 +60,7 @@ impl Drop for LiveConnection {
 
 /// How long after the last connection closed the heap is trimmed: webrtc-rs's own tasks
 /// (drivers, timers) finish and free their buffers shortly after `close()` returns.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 const TRIM_DELAY: Duration = Duration::from_secs(1);
 
 /// Gives freed heap back to the OS once no connection is left. glibc keeps what the network
