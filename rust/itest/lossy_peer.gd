@@ -90,6 +90,9 @@ func _one(payload: int) -> Dictionary:
 	result["received"] = received
 	if received >= payload:
 		result["transfer_ms"] = Time.get_ticks_msec() - started
+	# Consent checks that gave up on a lossy but live path.
+	result["disconnected"] = [pair.states_a, pair.states_b].any(func(states: Array[int]) -> bool:
+		return WebRTCPeerConnection.STATE_DISCONNECTED in states or WebRTCPeerConnection.STATE_FAILED in states)
 	pair.close()
 	return result
 

@@ -394,7 +394,8 @@ func _lossy(loss: int, runs: int) -> Dictionary:
 	var samples: Array = parsed["runs"]
 	var out := {"runs": samples.size(),
 			"not_open": samples.filter(func(r: Dictionary) -> bool: return r["open_ms"] < 0).size(),
-			"not_delivered": samples.filter(func(r: Dictionary) -> bool: return r["transfer_ms"] < 0).size()}
+			"not_delivered": samples.filter(func(r: Dictionary) -> bool: return r["transfer_ms"] < 0).size(),
+			"disconnected": samples.filter(func(r: Dictionary) -> bool: return r.get("disconnected", false)).size()}
 	for key in ["open_ms", "transfer_ms", "unreliable_delivered", "unreliable_longest_gap_ms"]:
 		# -1: not within the deadline (counted above); absent: the channels never opened.
 		var values := samples.filter(func(r: Dictionary) -> bool: return r.get(key, -1) >= 0) \
@@ -571,8 +572,9 @@ func _print_table() -> void:
 		var lossy: Dictionary = results.get("lossy/%d" % loss, {})
 		if lossy.is_empty():
 			continue
-		print("%-34s %26s   %d of %d not open in 30 s" % ["%d %% loss: offer -> open, ms" % loss,
-				_spread(lossy, "open_ms", "%.0f"), lossy["not_open"], lossy["runs"]])
+		print("%-34s %26s   %d of %d not open in 30 s; %d reported DISCONNECTED or FAILED" % [
+				"%d %% loss: offer -> open, ms" % loss, _spread(lossy, "open_ms", "%.0f"), lossy["not_open"],
+				lossy["runs"], lossy["disconnected"]])
 		print("%-34s %26s   %d of %d not done in 60 s" % ["  1 MiB reliable: ms", _spread(lossy, "transfer_ms", "%.0f"),
 				lossy["not_delivered"], lossy["runs"]])
 		print("%-34s %26s   longest gap %s ms" % ["  1000 unreliable: delivered", _spread(lossy, "unreliable_delivered", "%.0f"),
