@@ -2,7 +2,7 @@
 # Installs aiortc (the Python WebRTC stack the interop tests run as an echo peer,
 # rust/itest/interop/aiortc_echo_peer.py) and the `websockets` client into a private venv,
 # from PyPI with pinned versions, binary wheels preferred. Idempotent: a complete venv (stamp
-# file matching the pins and the base Python) is reused at once.
+# file matching the pins and the base Python) is reused at once (.ci/pinned_venv.sh).
 #
 # Usage: .ci/install_aiortc.sh
 #   stdout: only the venv's python path (last line).
@@ -13,8 +13,9 @@
 #   PYTHON           the base Python (default: the machine's python3, 3.11 or newer).
 set -euo pipefail
 
-log() { printf 'install_aiortc: %s\n' "$*" >&2; }
-die() { printf 'install_aiortc: error: %s\n' "$*" >&2; exit 1; }
+source "$(dirname "$0")/pinned_venv.sh"
+name=aiortc
+entry=bin/python
 
 # The whole closure is pinned, so every machine runs the same stack. Bump together.
 PINS=(
@@ -34,55 +35,10 @@ PINS=(
     websockets==17.4
 )
 
-base="${WEBRTC_RS_CACHE:-${HOME:?HOME is not set and WEBRTC_RS_CACHE is not given}/.cache/webrtc_rs}"
-mkdir -p "$base"
-base="$(cd "$base" && pwd -P)"
-venv="$base/venv-aiortc"
-py="$venv/bin/python"
-stamp="$venv/.complete"
-
-# What the venv was made with: other pins rebuild it. (The venv's python is a symlink to
-# its base interpreter, so a base Python that went away fails the -x test below.)
-key="$(printf '%s\n' "${PINS[@]}")"
-
-# --- Fast path: a complete earlier run with the same pins. No network, no Python. --
-if [[ -f "$stamp" && -x "$py" && "$(cat "$stamp")" == "$key" ]]; then
-    printf '%s\n' "$py"
-    exit 0
-fi
-
-# Serialise concurrent runs; the second one then takes the fast path.
-exec 9>"$base/venv-aiortc.lock"
-flock 9
-if [[ -f "$stamp" && -x "$py" && "$(cat "$stamp")" == "$key" ]]; then
-    printf '%s\n' "$py"
-    exit 0
-fi
-
-t0=$SECONDS
-python="${PYTHON:-$(command -v python3 || true)}"
-[[ -n "$python" && -x "$python" ]] || die "no python3 found (set PYTHON)"
+venv_reuse_or_start
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
     || die "$python is $("$python" --version 2>&1); aiortc ${PINS[0]#*==} needs 3.11 or newer"
-
-apt_install() {
-    export DEBIAN_FRONTEND=noninteractive
-    apt-cache show "$1" >/dev/null 2>&1 || apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends "$@" >&2
-}
-
-# No stamp (or other pins): start from scratch so nothing half-installed is reused.
-if [[ -e "$venv" ]]; then
-    log "removing incomplete or outdated venv $venv"
-    rm -rf -- "$venv"
-fi
-log "creating $venv with $python ($("$python" --version 2>&1))"
-if ! "$python" -m venv "$venv" >&2; then
-    # Debian's own python3 keeps ensurepip in python3-venv.
-    rm -rf -- "$venv"
-    apt_install python3-venv
-    "$python" -m venv "$venv" >&2 || die "could not create a venv with $python"
-fi
+venv_create
 
 pip=("$py" -m pip install -q --disable-pip-version-check --no-input)
 if ! "${pip[@]}" --only-binary=:all: "${PINS[@]}" >&2; then
@@ -102,6 +58,4 @@ assert callable(aioice.ice.get_host_addresses), "aioice.ice.get_host_addresses i
 print("aiortc", aiortc.__version__, "websockets", websockets.__version__)
 EOF
 
-printf '%s\n' "$key" >"$stamp"
-log "ready in $((SECONDS - t0)) s"
-printf '%s\n' "$py"
+venv_done
