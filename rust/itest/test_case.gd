@@ -107,6 +107,28 @@ static func godot_command() -> String:
 	return godot if not godot.is_empty() else OS.get_executable_path()
 
 
+## nftables rule dropping `percent` % of all UDP packets at random ("" for none).
+static func loss_rule(percent: int) -> String:
+	return "meta l4proto udp numgen random mod 100 '<' %d drop" % percent if percent > 0 else ""
+
+
+## Starts lossy_peer.gd with `peer_args` in a network namespace of its own whose loopback drops
+## what the nftables `rule` matches (nothing if empty; WEBRTC_RS_NFT names nft), its output to
+## the file `log`; returns the process id. Used by test_lossy_links.gd and the benchmark.
+static func start_lossy_peer(rule: String, log: String, peer_args: Array) -> int:
+	var script := "ip link set lo up"
+	if not rule.is_empty():
+		script += (" && \"$1\" add table inet lossy"
+				+ " && \"$1\" add chain inet lossy out '{ type filter hook output priority 0; }'"
+				+ " && \"$1\" add rule inet lossy out " + rule)
+	# Every dropped packet is a failed send that webrtc-rs logs as an error: the output goes
+	# to a file, for the caller to show if something fails.
+	script += " && log=\"$2\" && shift 2 && exec \"$@\" > \"$log\" 2>&1"
+	return OS.create_process("unshare", ["--net", "--", "sh", "-c", script, "sh",
+			OS.get_environment("WEBRTC_RS_NFT"), log, godot_command(), "--headless", "--path",
+			ProjectSettings.globalize_path("res://"), "-s", "res://lossy_peer.gd", "--"] + peer_args)
+
+
 static func demo_project_path() -> String:
 	return ProjectSettings.globalize_path("res://").path_join("../../demo_project").simplify_path()
 

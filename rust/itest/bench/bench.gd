@@ -101,14 +101,22 @@ func _median(name: String, runs: int, measure: Callable) -> void:
 	for key in samples[0]:
 		var values := samples.map(func(s: Dictionary) -> Variant: return s.get(key))
 		if typeof(values[0]) in [TYPE_INT, TYPE_FLOAT]:
-			values.sort()
-			median[key] = values[values.size() / 2]
-			median[key + "_min"] = values[0]
-			median[key + "_max"] = values[-1]
+			_put_spread(median, key, values)
 		else:
 			median[key] = values[0]
 	results[name] = median
 	print("  %-40s %s" % [name, JSON.stringify(median)])
+
+
+## Puts the median of the numbers `values` (if any) into `out` as `key`, the extremes as
+## `key_min` / `key_max`.
+static func _put_spread(out: Dictionary, key: String, values: Array) -> void:
+	if values.is_empty():
+		return
+	values.sort()
+	out[key] = values[values.size() / 2]
+	out[key + "_min"] = values[0]
+	out[key + "_max"] = values[-1]
 
 
 ## "median (min–max)" of `key` in a result of `_median`.
@@ -354,12 +362,7 @@ func _bursts(count: int, runs: int) -> void:
 	pair.close()
 	var out := {"runs": samples.size(), "stalled_runs": samples.filter(func(s: Dictionary) -> bool: return s["longest_gap_ms"] >= 100.0).size()}
 	for key in ["total_ms", "longest_gap_ms"]:
-		var values := samples.map(func(s: Dictionary) -> float: return s[key])
-		values.sort()
-		if not values.is_empty():
-			out[key] = values[values.size() / 2]
-			out[key + "_min"] = values[0]
-			out[key + "_max"] = values[-1]
+		_put_spread(out, key, samples.map(func(s: Dictionary) -> float: return s[key]))
 	results["bursts/%d" % count] = out
 	print("  %-40s %s" % ["bursts/%d" % count, JSON.stringify(out)])
 
@@ -368,20 +371,14 @@ func _bursts(count: int, runs: int) -> void:
 ## `loss` % of all UDP packets (nftables, as test_lossy_links.gd): setup, 1 MiB reliable, and
 ## 1000 unreliable 64-byte messages at one per millisecond. Needs WEBRTC_RS_NFT (.ci/bench).
 func _lossy(loss: int, runs: int) -> Dictionary:
-	var nft := OS.get_environment("WEBRTC_RS_NFT")
-	if nft.is_empty() or OS.execute("unshare", ["--net", "--", "true"]) != 0:
+	if OS.get_environment("WEBRTC_RS_NFT").is_empty() or OS.execute("unshare", ["--net", "--", "true"]) != 0:
 		print("  lossy/%d: skipped (needs WEBRTC_RS_NFT and `unshare --net`)" % loss)
 		return {}
 	var result := OS.get_user_data_dir().path_join("bench-lossy-%d.json" % loss)
 	var log := result.get_basename() + ".log"
 	DirAccess.remove_absolute(result)
-	var script := ("ip link set lo up && \"$1\" add table inet lossy"
-			+ " && \"$1\" add chain inet lossy out '{ type filter hook output priority 0; }'"
-			+ " && \"$1\" add rule inet lossy out meta l4proto udp numgen random mod 100 '<' %d drop" % loss
-			+ " && log=\"$2\" && shift 2 && exec \"$@\" > \"$log\" 2>&1")
-	var pid := OS.create_process("unshare", ["--net", "--", "sh", "-c", script, "sh", nft, log,
-			TestCase.godot_command(), "--headless", "--path", ProjectSettings.globalize_path("res://"),
-			"-s", "res://lossy_peer.gd", "--", result, str(runs), str(MIB), "1000"])
+	var pid := TestCase.start_lossy_peer(TestCase.loss_rule(loss), log,
+			[result, str(runs), str(MIB), "1000"])
 	while pid > 0 and OS.is_process_running(pid) and not FileAccess.file_exists(result):
 		OS.delay_msec(100)
 	var parsed: Variant = JSON.parse_string(FileAccess.get_file_as_string(result)) if FileAccess.file_exists(result) else null
@@ -398,13 +395,8 @@ func _lossy(loss: int, runs: int) -> Dictionary:
 			"disconnected": samples.filter(func(r: Dictionary) -> bool: return r.get("disconnected", false)).size()}
 	for key in ["open_ms", "transfer_ms", "unreliable_delivered", "unreliable_longest_gap_ms"]:
 		# -1: not within the deadline (counted above); absent: the channels never opened.
-		var values := samples.filter(func(r: Dictionary) -> bool: return r.get(key, -1) >= 0) \
-				.map(func(r: Dictionary) -> float: return r[key])
-		values.sort()
-		if not values.is_empty():
-			out[key] = values[values.size() / 2]
-			out[key + "_min"] = values[0]
-			out[key + "_max"] = values[-1]
+		_put_spread(out, key, samples.filter(func(r: Dictionary) -> bool: return r.get(key, -1) >= 0) \
+				.map(func(r: Dictionary) -> float: return r[key]))
 	print("  %-40s %s" % ["lossy/%d" % loss, JSON.stringify(out)])
 	return out
 

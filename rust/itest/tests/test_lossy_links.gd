@@ -15,7 +15,7 @@ var _output := ""
 
 func test_every_connection_opens_and_delivers_at_0_and_10_percent_loss() -> void:
 	for level: Array in [[0, 2, 1 << 20], [10, 3, 256 * 1024]]:
-		var runs := await _runs("%d %% loss" % level[0], _loss_rule(level[0]), level[1], level[2])
+		var runs := await _runs("%d %% loss" % level[0], loss_rule(level[0]), level[1], level[2])
 		if runs.is_empty():
 			return
 		for run: Dictionary in runs:
@@ -25,7 +25,7 @@ func test_every_connection_opens_and_delivers_at_0_and_10_percent_loss() -> void
 
 
 func test_connections_open_and_deliver_at_30_percent_loss() -> void:
-	var runs := await _runs("30 % loss", _loss_rule(30), 3, 1024)
+	var runs := await _runs("30 % loss", loss_rule(30), 3, 1024)
 	if runs.is_empty():
 		return
 	var delivered := runs.filter(func(run: Dictionary) -> bool:
@@ -65,11 +65,6 @@ func _fails(what: String, rule: String, message: String) -> void:
 	print("    %s: FAILED after %d ms (states %s)" % [what, run["failed_ms"], run["states"]])
 
 
-## nftables rule dropping `percent` % of all UDP packets at random.
-func _loss_rule(percent: int) -> String:
-	return "meta l4proto udp numgen random mod 100 '<' %d drop" % percent if percent > 0 else ""
-
-
 ## nftables rule dropping every DTLS record of one content type (RFC 6347: 22 handshake, 23
 ## application data, which carries SCTP), the record's first byte right after the UDP header.
 func _drop_content_type(type: int) -> String:
@@ -80,8 +75,7 @@ func _drop_content_type(type: int) -> String:
 ## matches (nothing if empty) and returns its runs; the peer's output is left in `_output`.
 ## Unless failures are expected, its last lines are printed if a connection did not deliver.
 func _runs(what: String, rule: String, count: int, payload: int, expect_failure := false) -> Array:
-	var nft := OS.get_environment("WEBRTC_RS_NFT")
-	if not check(not nft.is_empty(), "WEBRTC_RS_NFT is not set: run through .ci/test"):
+	if not check(not OS.get_environment("WEBRTC_RS_NFT").is_empty(), "WEBRTC_RS_NFT is not set: run through .ci/test"):
 		return []
 	if OS.execute("unshare", ["--net", "--", "true"]) != 0:
 		skip("this machine refuses `unshare --net` (needs root and network namespaces)")
@@ -89,17 +83,7 @@ func _runs(what: String, rule: String, count: int, payload: int, expect_failure 
 	var result := OS.get_user_data_dir().path_join("lossy-%d.json" % (randi() % 1000000))
 	var log := result.get_basename() + ".log"
 	DirAccess.remove_absolute(result)
-	var script := "ip link set lo up"
-	if not rule.is_empty():
-		script += (" && \"$1\" add table inet lossy"
-				+ " && \"$1\" add chain inet lossy out '{ type filter hook output priority 0; }'"
-				+ " && \"$1\" add rule inet lossy out " + rule)
-	# Every dropped packet is a failed send that webrtc-rs logs as an error: the peer's
-	# output goes to a file, shown only if something fails.
-	script += " && log=\"$2\" && shift 2 && exec \"$@\" > \"$log\" 2>&1"
-	track_process(OS.create_process("unshare", ["--net", "--", "sh", "-c", script, "sh", nft, log,
-			godot_command(), "--headless", "--path", ProjectSettings.globalize_path("res://"),
-			"-s", "res://lossy_peer.gd", "--", result, str(count), str(payload)]))
+	track_process(start_lossy_peer(rule, log, [result, str(count), str(payload)]))
 	var finished := await wait_until(func() -> bool: return FileAccess.file_exists(result),
 			"lossy_peer.gd's results (%s)" % what, RESULT_DEADLINE_S)
 	if not finished:
