@@ -144,6 +144,25 @@ func start_signaling_server() -> String:
 	return "ws://127.0.0.1:%d" % port
 
 
+## Waits until something accepts TCP connections on 127.0.0.1:`port` (a server another
+## process starts), for a client that does not retry; returns whether it did in time.
+func wait_for_tcp(port: int, what: String, timeout := 10.0) -> bool:
+	var probe := [StreamPeerTCP.new()]
+	var up := await wait_until(func() -> bool:
+		var tcp: StreamPeerTCP = probe[0]
+		tcp.poll()
+		match tcp.get_status():
+			StreamPeerTCP.STATUS_CONNECTED:
+				return true
+			StreamPeerTCP.STATUS_NONE, StreamPeerTCP.STATUS_ERROR:
+				probe[0] = StreamPeerTCP.new()
+				probe[0].connect_to_host("127.0.0.1", port)
+		return false,
+		what, timeout)
+	probe[0].disconnect_from_host()
+	return up
+
+
 ## Kills `pid` when the test ends.
 func track_process(pid: int) -> void:
 	if pid > 0:
