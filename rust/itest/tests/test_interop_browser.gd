@@ -37,7 +37,7 @@ func _echo_against_browser(we_offer: bool) -> void:
 	if not check(not chromium.is_empty(), "WEBRTC_RS_CHROMIUM is not set: run the suite through .ci/test, which installs chromium"):
 		return
 	var url := start_signaling_server()
-	var http_port := 20000 + randi() % 30000
+	var http_port := server_port()
 	track_process(OS.create_process("python3", ["-m", "http.server", str(http_port), "--bind", "127.0.0.1",
 			"--directory", ProjectSettings.globalize_path("res://interop/browser")]))
 	var lobby := "browser-echo-%d" % randi()
