@@ -12,7 +12,11 @@
 #
 # Needs the Rust target installed (rustup target add ...; done here when rustup exists) and,
 # per platform: the MSVC toolchain (windows), Xcode (macos, ios), the Android NDK in
-# ANDROID_NDK_HOME (android). Linux builds run natively on a host of that architecture.
+# ANDROID_NDK_HOME (android). Linux builds run natively on a host of that architecture, except
+# linux-arm64 on a host that is not arm64 (this project's x86_64 machines, whose rustup has no
+# other targets and cannot fetch any): there it falls back to Debian sid's Rust with its prebuilt
+# arm64 std and sid's aarch64 cross GCC (.ci/linux_arm64.sh, the toolchain unpacked into
+# ~/.cache/webrtc_rs), a library linked against sid's glibc (.ci/test-arm64 runs it in Godot).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -67,7 +71,14 @@ case "$platform" in
     linux-x86_64)
         lib="$(build x86_64-unknown-linux-gnu libwebrtc_rs.so)"; place "$lib" libwebrtc_rs.linux.x86_64.so ;;
     linux-arm64)
-        lib="$(build aarch64-unknown-linux-gnu libwebrtc_rs.so)"; place "$lib" libwebrtc_rs.linux.arm64.so ;;
+        if [ "$(uname -m)" = aarch64 ]; then
+            lib="$(build aarch64-unknown-linux-gnu libwebrtc_rs.so)"
+        else
+            # Not arm64 here: an installed rustup target would still lack a cross linker and
+            # an arm64 glibc to link against, so sid's cross toolchain builds it.
+            lib="$(bash .ci/linux_arm64.sh "$profile" | tail -n 1)"
+        fi
+        place "$lib" libwebrtc_rs.linux.arm64.so ;;
     windows-x86_64)
         lib="$(build x86_64-pc-windows-msvc webrtc_rs.dll)"; place "$lib" webrtc_rs.windows.x86_64.dll ;;
     macos-universal)

@@ -23,6 +23,16 @@ obtain_godot() {
     printf '%s\n' "$godot"
 }
 
+# Exports the interop peers and tools the GDScript suite uses (installing them on first use):
+# aiortc from PyPI; Debian's chromium, coturn and nftables.
+export_interop_peers() {
+    WEBRTC_RS_AIORTC_PYTHON="$(bash .ci/install_aiortc.sh | tail -n 1)"
+    WEBRTC_RS_CHROMIUM="$(bash .ci/install_from_debian.sh chromium chromium | tail -n 1)"
+    WEBRTC_RS_TURNSERVER="$(bash .ci/install_from_debian.sh turnserver coturn | tail -n 1)"
+    WEBRTC_RS_NFT="$(bash .ci/install_from_debian.sh nft nftables | tail -n 1)"
+    export WEBRTC_RS_AIORTC_PYTHON WEBRTC_RS_CHROMIUM WEBRTC_RS_TURNSERVER WEBRTC_RS_NFT
+}
+
 # Imports a project once so Godot registers the addon's .gdextension.
 import_project() {
     local godot="$1" project="$2"

@@ -17,14 +17,17 @@
 #      Processes that Godot spawns get the host loader/libs again, because
 #      --library-path (unlike LD_LIBRARY_PATH) is not inherited.
 #
-# Usage: .ci/get_godot.sh
+# Usage: .ci/get_godot.sh [arm64]
+#   arm64: sid's Linux arm64 Godot instead, with its arm64 closure (.ci/sid_root.sh --arch),
+#          run by sid's qemu-user (qemu-aarch64, from the same root) through the root's
+#          ld-linux-aarch64; for .ci/test-arm64. GODOT does not apply to it.
 #   stdout: only the absolute path of the runnable godot wrapper (last line).
 #   stderr: progress and errors.
 # Environment:
 #   GODOT            if set to an executable, it is printed as-is, nothing else
 #                    happens.
 #   WEBRTC_RS_CACHE  cache base directory (default: $HOME/.cache/webrtc_rs);
-#                    Godot lives in $WEBRTC_RS_CACHE/godot-sid.
+#                    Godot lives in $WEBRTC_RS_CACHE/godot-sid (arm64: godot-sid-arm64).
 #   DEBIAN_MIRROR    override the Debian mirror URL (default: the one the host's
 #                    apt sources already use, e.g. http://deb.debian.org/debian).
 #
@@ -35,8 +38,15 @@ set -euo pipefail
 log() { printf 'get_godot: %s\n' "$*" >&2; }
 die() { printf 'get_godot: error: %s\n' "$*" >&2; exit 1; }
 
+arch="${1:-x86_64}"
+case "$arch" in
+    x86_64) name=godot-sid triplet=x86_64-linux-gnu loader_name=ld-linux-x86-64.so.2 ;;
+    arm64) name=godot-sid-arm64 triplet=aarch64-linux-gnu loader_name=ld-linux-aarch64.so.1 ;;
+    *) die "usage: .ci/get_godot.sh [arm64]" ;;
+esac
+
 # --- Explicit override: use the caller's Godot, do nothing else. -----------
-if [[ -n "${GODOT:-}" ]]; then
+if [[ "$arch" == x86_64 && -n "${GODOT:-}" ]]; then
     if [[ -x "$GODOT" && ! -d "$GODOT" ]]; then
         printf '%s\n' "$GODOT"
         exit 0
@@ -47,7 +57,7 @@ fi
 base="${WEBRTC_RS_CACHE:-${HOME:?HOME is not set and WEBRTC_RS_CACHE is not given}/.cache/webrtc_rs}"
 mkdir -p "$base"
 base="$(cd "$base" && pwd -P)"  # absolute: the wrapper bakes in absolute paths
-dir="$base/godot-sid"
+dir="$base/$name"
 # Bump the suffix when the wrapper changes, so cached copies are rebuilt.
 stamp="$dir/.complete-v2"
 wrapper="$dir/godot"
@@ -63,7 +73,7 @@ command -v flock >/dev/null || die "'flock' not found (this script targets Debia
 
 # Serialise concurrent runs (e.g. parallel test jobs): the second one waits and
 # then takes the fast path below.
-exec 9>"$base/godot-sid.lock"
+exec 9>"$base/$name.lock"
 flock 9
 if [[ -f "$stamp" && -x "$wrapper" ]]; then
     printf '%s\n' "$wrapper"
@@ -73,15 +83,25 @@ fi
 # Steps 1 and 2 (private apt, unpacked closure): .ci/sid_root.sh, which reuses a complete
 # root from an earlier run whose wrapper was not finished.
 t0=$SECONDS
-root="$(bash "$(dirname "$0")/sid_root.sh" godot-sid godot | tail -n 1)" \
-    || die "could not obtain sid's godot package and its dependencies"
+if [[ "$arch" == x86_64 ]]; then
+    root="$(bash "$(dirname "$0")/sid_root.sh" godot-sid godot | tail -n 1)" \
+        || die "could not obtain sid's godot package and its dependencies"
+    run=()
+else
+    # An arm64 root with qemu-user from amd64 next to it (a static program: it needs no loader).
+    root="$(bash "$(dirname "$0")/sid_root.sh" --arch arm64,amd64 godot-sid-arm64 \
+        godot qemu-user:amd64 | tail -n 1)" \
+        || die "could not obtain sid's arm64 godot package, its dependencies and qemu-user"
+    run=("$root/usr/bin/qemu-aarch64")
+    [[ -x "${run[0]}" ]] || die "no ${run[0]} (qemu-user missing from the closure?)"
+fi
 [[ "$root" == "$dir/root" ]] || die "sid_root.sh unpacked into $root, expected $dir/root"
 
 # --- Locate the loader and the Godot binary inside the root. ---------------
 # Take the real file, not a symlink: a symlink with an absolute target would
 # point back into the host.
-loader="$(find "$root" -type f -name 'ld-linux-x86-64.so.2' -print -quit)"
-[[ -n "$loader" ]] || die "no ld-linux-x86-64.so.2 found in $root (libc6 missing from the closure?)"
+loader="$(find "$root" -type f -name "$loader_name" -print -quit)"
+[[ -n "$loader" ]] || die "no $loader_name found in $root (libc6 missing from the closure?)"
 
 # Resolve a path inside $root, following symlinks relative to $root (an
 # absolute symlink target means "inside the root", not "on the host").
@@ -108,14 +128,13 @@ done
 
 # Search path for the loader: every library directory the packages use.
 libpath=""
-for d in usr/lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu/pulseaudio usr/lib \
-    lib/x86_64-linux-gnu lib; do
+for d in "usr/lib/$triplet" "usr/lib/$triplet/pulseaudio" usr/lib "lib/$triplet" lib; do
     [[ -d "$root/$d" && ! -L "$root/$d" ]] && libpath="${libpath:+$libpath:}$root/$d"
 done
 
 # Every DT_NEEDED library must come from the root; a miss would silently fall
 # back to the host's (older) copy via /etc/ld.so.cache, or fail at runtime.
-deps="$("$loader" --library-path "$libpath" --list "$godot_bin" 2>&1)" \
+deps="$("${run[@]}" "$loader" --library-path "$libpath" --list "$godot_bin" 2>&1)" \
     || die "the loader cannot resolve Godot's libraries: $deps"
 if grep -q 'not found' <<<"$deps"; then
     die "libraries missing from the sid root: $(grep 'not found' <<<"$deps" | tr -s '\t\n' ' ')"
@@ -136,7 +155,9 @@ tmp_wrapper="$wrapper.tmp"
     printf '# Generated by .ci/get_godot.sh: Debian sid Godot run with sid glibc\n'
     printf '# from a private root, leaving the host libc untouched.\n'
     printf 'GODOT_EXECUTABLE=%q\nexport GODOT_EXECUTABLE\n' "$wrapper"
-    printf 'exec %q --library-path %q --argv0 %q %q "$@"\n' \
+    printf 'exec'
+    [[ ${#run[@]} -eq 0 ]] || printf ' %q' "${run[@]}"
+    printf ' %q --library-path %q --argv0 %q %q "$@"\n' \
         "$loader" "$libpath" "$godot_bin" "$godot_bin"
 } >"$tmp_wrapper"
 chmod 755 "$tmp_wrapper"

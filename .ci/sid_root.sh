@@ -11,7 +11,13 @@
 # Sid's binaries need sid's glibc: run them through the root's own dynamic loader
 # (ld-linux-x86-64.so.2 in the root) with --library-path pointing into the root.
 #
-# Usage: .ci/sid_root.sh NAME PACKAGE...
+# Usage: .ci/sid_root.sh [--arch ARCH[,ARCH...]] NAME PACKAGE...
+#   --arch: the Debian architectures the root holds, the first one native (what a PACKAGE
+#           without :ARCH means); default amd64. amd64,arm64 gives an amd64 root that also
+#           holds arm64 packages named PACKAGE:arm64 (a cross build's target libraries);
+#           arm64 alone an arm64 root, whose programs run under qemu-user. Each architecture's
+#           libraries go to their own multiarch folder (usr/lib/x86_64-linux-gnu,
+#           usr/lib/aarch64-linux-gnu), so the loaders do not mix them.
 #   stdout: only the absolute path of the root, $WEBRTC_RS_CACHE/NAME/root (last line).
 #   stderr: progress and errors.
 # Environment:
@@ -27,7 +33,17 @@ set -euo pipefail
 log() { printf 'sid_root: %s\n' "$*" >&2; }
 die() { printf 'sid_root: error: %s\n' "$*" >&2; exit 1; }
 
-[[ $# -ge 2 ]] || die "usage: .ci/sid_root.sh NAME PACKAGE..."
+usage="usage: .ci/sid_root.sh [--arch ARCH[,ARCH...]] NAME PACKAGE..."
+arches=amd64
+if [[ "${1:-}" == --arch ]]; then
+    [[ $# -ge 2 ]] || die "$usage"
+    arches="$2"
+    shift 2
+fi
+[[ "$arches" =~ ^[a-z0-9]+(,[a-z0-9]+)*$ ]] || die "--arch takes a comma-separated list, not '$arches'"
+IFS=, read -ra arch_list <<<"$arches"
+native_arch="${arch_list[0]}"
+[[ $# -ge 2 ]] || die "$usage"
 name="$1"
 shift
 packages=("$@")
@@ -39,8 +55,10 @@ base="$(cd "$base" && pwd -P)"  # absolute: callers bake the root's path into wr
 dir="$base/$name"
 root="$dir/root"
 stamp="$dir/.unpacked"
-# Bump the v1 when what this script makes changes, so cached roots are rebuilt.
+# Bump the v1 when what this script makes changes, so cached roots are rebuilt. The default
+# architecture is left out, so the roots made before --arch existed stay valid.
 key="v1 ${packages[*]}"
+[[ "$arches" == amd64 ]] || key+=" arch=$arches"
 
 # --- Fast path: a complete earlier run. No network, no apt, no locking. ----
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$key" ]]; then
@@ -115,7 +133,7 @@ mirror="${mirror%/}"
 # keyring package, which could not itself be verified.
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [[ -r "$keyring" ]] || die "$keyring missing; install the debian-archive-keyring package"
-printf 'deb [arch=amd64 signed-by=%s] %s sid main\n' "$keyring" "$mirror" >"$dir/etc/sources.list"
+printf 'deb [arch=%s signed-by=%s] %s sid main\n' "$arches" "$keyring" "$mirror" >"$dir/etc/sources.list"
 
 # --- Private apt configuration. ---------------------------------------------
 # Everything apt reads or writes points into $dir; the host's sources, pins,
@@ -137,9 +155,9 @@ Dir::State::Lists "$dir/lists";
 Dir::State::Status "$dir/status";
 Dir::Cache "$dir";
 Dir::Cache::Archives "$dir/archives";
-APT::Architecture "amd64";
+APT::Architecture "$native_arch";
 #clear APT::Architectures;
-APT::Architectures { "amd64"; };
+APT::Architectures { $(printf '"%s"; ' "${arch_list[@]}")};
 #clear APT::Update::Pre-Invoke;
 #clear APT::Update::Post-Invoke;
 #clear APT::Update::Post-Invoke-Success;

@@ -4,7 +4,10 @@ extends SceneTree
 ## non-zero code on any failure.
 ##
 ## Environment: WEBRTC_RS_TEST_FILTER=substring[,substring...] runs only the tests whose
-## "file:method" contains one of them.
+## "file:method" contains one of them; WEBRTC_RS_TEST_EXCLUDE=substring[,substring...] reports
+## those whose "file:method" contains one of them as skipped instead of running them.
+## WEBRTC_RS_EXPECT_ARCH=arm64 (say) fails the run unless this Godot is built for that
+## architecture (.ci/test-arm64: the emulated arm64 Godot).
 
 const TESTS_DIR := "res://tests"
 
@@ -17,9 +20,14 @@ func _run() -> void:
 	var errors := ErrorLog.new()
 	OS.add_logger(errors)
 	var filters := OS.get_environment("WEBRTC_RS_TEST_FILTER").split(",", false)
+	var excluded := OS.get_environment("WEBRTC_RS_TEST_EXCLUDE").split(",", false)
 	var passed := 0
 	var failed := 0
 	var skipped := 0
+	var expected_arch := OS.get_environment("WEBRTC_RS_EXPECT_ARCH")
+	if not expected_arch.is_empty() and Engine.get_architecture_name() != expected_arch:
+		failed += 1
+		print("FAIL this Godot is built for %s, not %s (WEBRTC_RS_EXPECT_ARCH)" % [Engine.get_architecture_name(), expected_arch])
 	var files := Array(DirAccess.get_files_at(TESTS_DIR))
 	files.sort()
 	for file: String in files:
@@ -36,6 +44,10 @@ func _run() -> void:
 				continue
 			var full_name := "%s:%s" % [file.get_basename(), name]
 			if not filters.is_empty() and not Array(filters).any(func(f: String) -> bool: return full_name.contains(f)):
+				continue
+			if Array(excluded).any(func(f: String) -> bool: return full_name.contains(f)):
+				skipped += 1
+				print("SKIP %s: excluded by WEBRTC_RS_TEST_EXCLUDE" % full_name)
 				continue
 			var case: TestCase = script.new()
 			case.tree = self

@@ -133,15 +133,42 @@ static func demo_project_path() -> String:
 	return ProjectSettings.globalize_path("res://").path_join("../../demo_project").simplify_path()
 
 
+## A free-ish port for a TCP server another process starts: below Linux's ephemeral range
+## (32768-60999), so a client that connects before the server listens is never given that same
+## port as its source, which connects it to itself (TCP simultaneous open: under qemu a lobby
+## peer's WebSocket read back its own GET).
+static func server_port() -> int:
+	return 20000 + randi() % 12000
+
+
 ## Starts demo_project's lobby signaling server on a free-ish port; returns its ws:// URL.
 ## The process is killed when the test ends.
 func start_signaling_server() -> String:
-	var port := 20000 + randi() % 30000
+	var port := server_port()
 	var pid := OS.create_process(godot_command(),
 			["--headless", "--path", demo_project_path(), "--", "--server", "--port", str(port)])
 	check(pid > 0, "could not start the signaling server")
 	track_process(pid)
 	return "ws://127.0.0.1:%d" % port
+
+
+## Waits until something accepts TCP connections on 127.0.0.1:`port` (a server another
+## process starts), for a client that does not retry; returns whether it did in time.
+func wait_for_tcp(port: int, what: String, timeout := 10.0) -> bool:
+	var probe := [StreamPeerTCP.new()]
+	var up := await wait_until(func() -> bool:
+		var tcp: StreamPeerTCP = probe[0]
+		tcp.poll()
+		match tcp.get_status():
+			StreamPeerTCP.STATUS_CONNECTED:
+				return true
+			StreamPeerTCP.STATUS_NONE, StreamPeerTCP.STATUS_ERROR:
+				probe[0] = StreamPeerTCP.new()
+				probe[0].connect_to_host("127.0.0.1", port)
+		return false,
+		what, timeout)
+	probe[0].disconnect_from_host()
+	return up
 
 
 ## Kills `pid` when the test ends.

@@ -42,7 +42,7 @@ func test_reliable_and_unreliable_channels_over_a_lossy_link_then_a_cut() -> voi
 	for side: Array in [[ns_a, veth_a], [ns_b, veth_b]]:
 		if not _impair(side[0], side[1]):
 			return
-	var port := 20000 + randi() % 30000
+	var port := server_port()
 	var url := "ws://%s:%d" % [ADDRESS_A, port]
 	var godot := godot_command()
 	track_process(OS.create_process("ip", ["netns", "exec", ns_a, godot, "--headless", "--path",

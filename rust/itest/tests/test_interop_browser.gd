@@ -37,26 +37,16 @@ func _echo_against_browser(we_offer: bool) -> void:
 	if not check(not chromium.is_empty(), "WEBRTC_RS_CHROMIUM is not set: run the suite through .ci/test, which installs chromium"):
 		return
 	var url := start_signaling_server()
-	var http_port := 20000 + randi() % 30000
+	var http_port := server_port()
 	track_process(OS.create_process("python3", ["-m", "http.server", str(http_port), "--bind", "127.0.0.1",
 			"--directory", ProjectSettings.globalize_path("res://interop/browser")]))
 	var lobby := "browser-echo-%d" % randi()
 	var page := "http://127.0.0.1:%d/echo_peer.html?ws=%s&lobby=%s&role=%s" % [http_port, url.uri_encode(),
 			lobby, "answer" if we_offer else "offer"]
 	var profile := OS.get_user_data_dir().path_join("chromium-%d" % randi())
-	# The HTTP server may need a moment: Chromium retries nothing, so wait for it first.
-	var probe := [StreamPeerTCP.new()]
-	await wait_until(func() -> bool:
-		var tcp: StreamPeerTCP = probe[0]
-		tcp.poll()
-		match tcp.get_status():
-			StreamPeerTCP.STATUS_CONNECTED:
-				return true
-			StreamPeerTCP.STATUS_NONE, StreamPeerTCP.STATUS_ERROR:
-				probe[0] = StreamPeerTCP.new()
-				probe[0].connect_to_host("127.0.0.1", http_port)
-		return false,
-		"the page's HTTP server", 10.0)
-	probe[0].disconnect_from_host()
+	# The HTTP server and the signaling server (another Godot process) may need a moment:
+	# Chromium retries neither the page nor the page's WebSocket, so wait for both first.
+	await wait_for_tcp(http_port, "the page's HTTP server")
+	await wait_for_tcp(int(url.get_slice(":", 2)), "the signaling server")
 	track_process(OS.create_process(chromium, SWITCHES + ["--user-data-dir=" + profile, page]))
 	await EchoScenario.new(self, make_lobby_peer(url, lobby, we_offer)).run()

@@ -106,7 +106,7 @@ func test_a_peer_that_quits_is_seen_disconnecting() -> void:
 
 
 func test_signaling_server_rejects_malformed_messages_and_keeps_serving() -> void:
-	var port := 20000 + randi() % 30000
+	var port := server_port()
 	var server: Dictionary = OS.execute_with_pipe(godot_command(),
 			["--headless", "--path", demo_project_path(), "--", "--server", "--port", str(port)], false)
 	if not check(server.has("pid"), "could not start the signaling server"):
