@@ -386,35 +386,36 @@ fn burst(a: &mut Peer, b: &mut Peer, key_a: u64, key_b: u64, count: u32) -> (Dur
 }
 
 /// Issue "flow control": bursts of small reliable messages sent in one frame arrive without
-/// a stall (webrtc-rs 0.21.1 stalled 160-900 ms: the driver slept with a window update
-/// queued, and SCTP dropped DATA at a closed window until its 1 s retransmission timer).
+/// a stall (webrtc-rs 0.21.1 stalled 100-900 ms: the driver slept with a window update
+/// queued, SCTP dropped DATA at a closed window until its 1 s retransmission timer, and the
+/// driver slept with messages parked in SCTP once the application caught up).
 #[test]
 fn bursts_of_small_messages_arrive_without_stalls() {
     let (mut a, mut b, key_a, key_b) = connected_negotiated();
     let mut report = Vec::new();
-    for (count, runs) in [(8192, 20), (81920, 5)] {
+    // (count, runs, longest gap allowed). `cargo test` builds without optimisation, where a
+    // burst of 81 920 keeps both cores busy for a second and the scheduler alone leaves gaps
+    // of up to ~85 ms, so that size only checks for stalls of the old kind (a timer, 200 ms
+    // or more); `bash .ci/bench` measures both sizes, optimised, 50 runs each.
+    for (count, runs, allowed) in [(8192, 50, 100), (81920, 5, 250)] {
         let mut worst = Duration::ZERO;
-        let mut over_100_ms = 0;
+        let mut over_allowed = 0;
         let mut totals = Vec::new();
         for _ in 0..runs {
             let (total, gap) = burst(&mut a, &mut b, key_a, key_b, count);
             worst = worst.max(gap);
-            over_100_ms += usize::from(gap >= Duration::from_millis(100));
+            over_allowed += usize::from(gap >= Duration::from_millis(allowed));
             totals.push(total.as_millis());
         }
         totals.sort_unstable();
         report.push(format!(
-            "{count} x 64 B, {runs} runs: total {}..{} ms, longest gap {} ms, runs with a gap >= 100 ms: {over_100_ms}",
+            "{count} x 64 B, {runs} runs: total {}..{} ms, longest gap {} ms, runs with a gap >= {allowed} ms: {over_allowed}",
             totals[0],
             totals[totals.len() - 1],
             worst.as_millis()
         ));
-        // webrtc-rs 0.21.1 stalled 160-900 ms here (a driver asleep with a window update
-        // queued, DATA dropped at a closed window until the 1 s retransmission timer). With
-        // both peers in one process on 2 cores, a rare gap of up to ~200 ms remains (see
-        // the benchmark's burst section for how often); this bound catches the stalls.
-        assert!(
-            worst < Duration::from_millis(350),
+        assert_eq!(
+            over_allowed, 0,
             "a gap of {worst:?} in a burst of {count}: {report:?}"
         );
     }
