@@ -141,15 +141,21 @@ static func server_port() -> int:
 	return 20000 + randi() % 12000
 
 
-## Starts demo_project's lobby signaling server on a free-ish port; returns its ws:// URL.
-## The process is killed when the test ends.
-func start_signaling_server() -> String:
+## Starts the addon's lobby server (addons/webrtc_rs/lobby/lobby_server.gd) on a free-ish
+## port, with `extra` switches; returns its ws:// URL. The process is killed when the test ends.
+func start_signaling_server(extra: Array = []) -> String:
 	var port := server_port()
-	var pid := OS.create_process(godot_command(),
-			["--headless", "--path", demo_project_path(), "--", "--server", "--port", str(port)])
-	check(pid > 0, "could not start the signaling server")
+	var pid := OS.create_process(godot_command(), lobby_server_args(port, extra))
+	check(pid > 0, "could not start the lobby server")
 	track_process(pid)
 	return "ws://127.0.0.1:%d" % port
+
+
+## The command-line arguments that run the addon's lobby server on 127.0.0.1:`port`.
+static func lobby_server_args(port: int, extra: Array = []) -> Array:
+	return ["--headless", "--path", ProjectSettings.globalize_path("res://"), "-s",
+			"res://addons/webrtc_rs/lobby/lobby_server.gd", "--", "--port", str(port),
+			"--bind", "127.0.0.1", "--quiet"] + extra
 
 
 ## Waits until something accepts TCP connections on 127.0.0.1:`port` (a server another

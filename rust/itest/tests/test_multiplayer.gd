@@ -1,7 +1,7 @@
 extends TestCase
 ## Godot's high-level multiplayer over the addon between separate Godot processes: matches
-## of demo_project (its signaling server and headless bot clients, each its own process),
-## and its signaling server facing malformed messages.
+## of demo_project (the addon's lobby server and headless bot clients, each its own process),
+## and the lobby server facing malformed messages (more of it: test_lobby.gd).
 
 const MATCH_TIMEOUT := 120.0
 
@@ -107,8 +107,7 @@ func test_a_peer_that_quits_is_seen_disconnecting() -> void:
 
 func test_signaling_server_rejects_malformed_messages_and_keeps_serving() -> void:
 	var port := server_port()
-	var server: Dictionary = OS.execute_with_pipe(godot_command(),
-			["--headless", "--path", demo_project_path(), "--", "--server", "--port", str(port)], false)
+	var server: Dictionary = OS.execute_with_pipe(godot_command(), lobby_server_args(port, ["--max-errors", "50"]), false)
 	if not check(server.has("pid"), "could not start the signaling server"):
 		return
 	var url := "ws://127.0.0.1:%d" % port
