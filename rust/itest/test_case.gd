@@ -177,6 +177,33 @@ func wait_for_tcp(port: int, what: String, timeout := 10.0) -> bool:
 	return up
 
 
+## A WebSocket to `url`, open (retrying while the server starts), or null after recording a
+## failure.
+func open_websocket(url: String) -> WebSocketPeer:
+	var socket := WebSocketPeer.new()
+	var opened := await wait_until(func() -> bool:
+		socket.poll()
+		if socket.get_ready_state() == WebSocketPeer.STATE_CLOSED:
+			socket.connect_to_url(url)  # The server may still be starting.
+		return socket.get_ready_state() == WebSocketPeer.STATE_OPEN,
+		"a WebSocket to %s" % url, 10.0)
+	return socket if opened else null
+
+
+## The next message `socket` receives, parsed ({"unparsed": ...} if it is not a JSON object);
+## {} after recording a failure if none comes within 5 s.
+func next_message(socket: WebSocketPeer, what: String) -> Dictionary:
+	var message := {}  # Filled in place: lambdas capture locals by value.
+	await wait_until(func() -> bool:
+		socket.poll()
+		if socket.get_available_packet_count() == 0:
+			return false
+		var parsed: Variant = JSON.parse_string(socket.get_packet().get_string_from_utf8())
+		message.merge(parsed if typeof(parsed) == TYPE_DICTIONARY else {"unparsed": parsed})
+		return true,
+		what, 5.0)
+	return message
+
 ## Kills `pid` when the test ends.
 func track_process(pid: int) -> void:
 	if pid > 0:

@@ -29,12 +29,16 @@ func _initialize() -> void:
 	if options.has("error"):
 		return _fail(options["error"])
 	var port := int(options.get("port", DEFAULT_PORT))
+	if port < 1 or port > 65535:
+		return _fail("--port takes a port number (1-65535)")
 	var bind := str(options.get("bind", "*"))
 	Engine.max_fps = int(options.get("fps", 120))
 	_stats_interval = float(options.get("stats-interval", 0))
 	_server.verbose = not options.has("quiet")
 	for key: String in options:
 		if key in ["port", "bind", "fps", "quiet", "stats-interval", "tls-key", "tls-cert"]:
+			if key != "quiet" and typeof(options[key]) == TYPE_BOOL:
+				return _fail("--%s needs a value" % key)
 			continue
 		var property := key.replace("-", "_")
 		if not property in _server or property in ["tls_options", "name"]:
@@ -82,16 +86,16 @@ func _fail(message: String) -> void:
 	quit(2)
 
 
-## [code]--key value[/code] pairs and bare [code]--flag[/code]s into a Dictionary; a word
-## that is not a switch gives [code]{"error": ...}[/code].
-static func parse_switches(args: PackedStringArray) -> Dictionary:
+## [code]--key value[/code] pairs and bare [code]--flag[/code]s (those in [param flags] never
+## take a value) into a Dictionary; a word that is not a switch gives [code]{"error": ...}[/code].
+static func parse_switches(args: PackedStringArray, flags: Array[String] = ["quiet"]) -> Dictionary:
 	var options := {}
 	var i := 0
 	while i < args.size():
 		if not args[i].begins_with("--"):
 			return {"error": "unexpected argument '%s' (switches start with --)" % args[i]}
 		var key := args[i].trim_prefix("--")
-		if i + 1 < args.size() and not args[i + 1].begins_with("--"):
+		if key not in flags and i + 1 < args.size() and not args[i + 1].begins_with("--"):
 			options[key] = args[i + 1]
 			i += 2
 		else:

@@ -46,8 +46,9 @@ static func decode_client_message(text: String) -> Variant:
 	match type:
 		"join":
 			if message.has("v") and not (_is_whole(message["v"]) and int(message["v"]) == VERSION):
+				var version: Variant = message["v"]
 				return "join: protocol version %s is not supported (this server speaks %d)" % [
-						JSON.stringify(message["v"]), VERSION]
+						str(int(version)) if _is_whole(version) else JSON.stringify(version).left(20), VERSION]
 			for key: String in ["lobby", "secret"]:
 				var value: Variant = message.get(key, "")
 				if typeof(value) != TYPE_STRING:

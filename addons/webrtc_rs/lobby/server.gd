@@ -212,6 +212,8 @@ func _poll_client(client: Client, now: int) -> void:
 			_forget(client)  # Half-open, or no WebSocket client at all.
 		return
 	if state != WebSocketPeer.STATE_OPEN:
+		if client.socket.get_close_code() == 1009:
+			push_error("[lobby server] connection %d (%s) closed: it sent a message over %d bytes" % [client.number, client.address, max_message_bytes])
 		_forget(client)
 		return
 	client.open = true
@@ -266,10 +268,10 @@ func _join(client: Client, lobby_name: String, mode: String, secret: String) -> 
 	if client.lobby != null:
 		_reject(client, "join: already in lobby '%s'" % client.lobby.name)
 		return
-	if not lobby_name.is_empty() and not allow_named_lobbies:
-		_reject(client, "join: this server does not let clients name lobbies (join with an empty name to create one, or with a name the server gave)")
-		return
 	var lobby: Lobby = _lobbies.get(lobby_name) if not lobby_name.is_empty() else null
+	if lobby == null and not lobby_name.is_empty() and not allow_named_lobbies:
+		_reject(client, "join: no lobby '%s' (this server does not let clients name new lobbies: join with an empty name to create one)" % lobby_name.left(Protocol.MAX_NAME_LENGTH))
+		return
 	if lobby != null:
 		if lobby.secret != secret:
 			_reject(client, "join: wrong secret for lobby '%s'" % lobby_name)
