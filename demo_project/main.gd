@@ -18,10 +18,16 @@ extends Node
 ## ws://127.0.0.1:9080.
 
 const DEFAULT_PORT := 9080
+## The addon's headless lobby server script, for its switch parser.
+const LobbyServerScript := preload("res://addons/webrtc_rs/lobby/lobby_server.gd")
 
 
 func _ready() -> void:
-	var options := _parse(OS.get_cmdline_user_args())
+	var options := LobbyServerScript.parse_switches(OS.get_cmdline_user_args(), ["server", "client", "bot"])
+	if options.has("error"):
+		push_error(options["error"])
+		get_tree().quit(2)
+		return
 	if options.has("server"):
 		var server := WebRTCLobbyServer.new()
 		add_child(server)
@@ -72,17 +78,3 @@ func _add_chat_box(game: Game) -> void:
 	layer.add_child(box)
 	add_child(layer)
 
-
-## `--key value` pairs and bare `--flag`s into a Dictionary.
-static func _parse(args: PackedStringArray) -> Dictionary:
-	var options := {}
-	var i := 0
-	while i < args.size():
-		var key := args[i].trim_prefix("--")
-		if i + 1 < args.size() and not args[i + 1].begins_with("--"):
-			options[key] = args[i + 1]
-			i += 2
-		else:
-			options[key] = true
-			i += 1
-	return options

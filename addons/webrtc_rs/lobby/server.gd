@@ -354,11 +354,16 @@ func _leave(client: Client) -> void:
 	peer_left.emit(lobby.name, client.id)
 	if lobby.members.is_empty():
 		_lobbies.erase(lobby.name)
-		var hosted: int = _lobbies_per_address.get(lobby.address, 1) - 1
-		if hosted > 0:
-			_lobbies_per_address[lobby.address] = hosted
-		else:
-			_lobbies_per_address.erase(lobby.address)
+		_count_down(_lobbies_per_address, lobby.address)
+
+
+## One less for `address` in `counts`, forgetting addresses that reach zero.
+static func _count_down(counts: Dictionary[String, int], address: String) -> void:
+	var left: int = counts.get(address, 1) - 1
+	if left > 0:
+		counts[address] = left
+	else:
+		counts.erase(address)
 
 
 ## Drops a connection and everything it held.
@@ -366,11 +371,7 @@ func _forget(client: Client) -> void:
 	if not _clients.has(client.number):
 		return
 	_clients.erase(client.number)
-	var left: int = _connections_per_address.get(client.address, 1) - 1
-	if left > 0:
-		_connections_per_address[client.address] = left
-	else:
-		_connections_per_address.erase(client.address)
+	_count_down(_connections_per_address, client.address)
 	_leave(client)
 	if client.socket != null:
 		client.socket.close(-1)  # Drop the TCP connection now.
