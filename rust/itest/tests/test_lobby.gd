@@ -413,3 +413,41 @@ func test_the_readme_ten_lines_run_as_written() -> void:
 	if not greeted:
 		for i in 2:
 			failures.append("game %d printed: %s" % [i, output[i].right(600)])
+
+
+func test_ice_servers_and_webrtc_rs_options_reach_initialize() -> void:
+	var server := await _server()
+	if server.is_empty():
+		return
+	var host := WebRTCLobbyClient.new()
+	host.ice_servers = [{"urls": ["stun:127.0.0.1:3478"]}]
+	host.webrtc_rs_options = {"interfaces": ["lo"]}
+	check_eq(host.connection_config(), {"iceServers": [{"urls": ["stun:127.0.0.1:3478"]}], "webrtc_rs": {"interfaces": ["lo"]}},
+			"the configuration every connection gets")
+	# (Array[Dictionary] as the export is typed: passed as it is, initialize() would refuse it.)
+	check_eq(WebRTCPeerConnection.new().initialize(host.connection_config()), OK, "initialize() with that configuration")
+	# Options initialize() refuses show that they are passed: each client reports the refusal
+	# as it meets the other.
+	var cases := [["iceServers", func(client: WebRTCLobbyClient) -> void: client.ice_servers = [{"urls": 42}]],
+			["webrtc_rs.interfaces", func(client: WebRTCLobbyClient) -> void: client.webrtc_rs_options = {"interfaces": [1, 2]}]]
+	for entry: Array in cases:
+		var clients: Array[WebRTCLobbyClient] = [WebRTCLobbyClient.new(), WebRTCLobbyClient.new()]
+		var reported: Array[String] = []
+		for client in clients:
+			entry[1].call(client)
+			client.error.connect(func(message: String) -> void: reported.append(message))
+			tree.root.add_child(client)
+		var lobby := "options-%s" % entry[0]
+		clients[0].join(server["url"], lobby)
+		clients[1].join(server["url"], lobby)
+		errors.take()
+		await wait_until(func() -> bool: return reported.size() >= 2, "both clients to report the refused %s" % entry[0], 10.0)
+		check(reported.size() == 2 and reported.all(func(message: String) -> bool: return message.contains("initialize() failed")),
+				"the clients' errors: %s" % [reported])
+		var logged: PackedStringArray = errors.take()
+		check(Array(logged).any(func(message: String) -> bool: return message.contains(entry[0])),
+				"initialize() named %s: %s" % [entry[0], logged])
+		for client in clients:
+			client.leave()
+			client.queue_free()
+	host.free()
