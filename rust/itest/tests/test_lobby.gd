@@ -451,3 +451,22 @@ func test_ice_servers_and_webrtc_rs_options_reach_initialize() -> void:
 			client.leave()
 			client.queue_free()
 	host.free()
+
+
+func test_connections_over_the_per_address_limit_are_refused_and_freed_slots_reused() -> void:
+	var server := await _server(["--max-connections-per-address", "2"])
+	if server.is_empty():
+		return
+	var first := await open_websocket(server["url"])
+	var second := await open_websocket(server["url"])
+	if first == null or second == null:
+		return
+	var third := WebSocketPeer.new()
+	third.connect_to_url(server["url"])
+	check(await _closed(third, "a third connection from 127.0.0.1 to be refused"), "the third connection refused")
+	first.close()
+	await _closed(first, "the first connection to close")
+	# Its slot is free again (the server may take a frame to notice: open_websocket retries).
+	var fourth := await open_websocket(server["url"])
+	if fourth != null:
+		check_eq((await _join(fourth, "")).get("id"), 1.0, "a connection in the freed slot joins")
