@@ -2,8 +2,8 @@
 # Checks a release zip the way a user meets it: unpacks it into a scratch copy of the test
 # layout (rust/itest and demo_project beside an addons/ folder that comes only from the
 # zip), imports both projects with headless Godot, and runs part of the GDScript suite —
-# registration, packets, stats, logging and a two-process multiplayer match — against the
-# packaged library. Then it opens the addon's classes in the help of a headless editor and
+# registration, packets, stats, logging, a two-process multiplayer match, and the README's
+# ten-line game and wss:// through the packaged lobby — against the packaged library. Then it opens the addon's classes in the help of a headless editor and
 # checks their documentation is there.
 #
 #   .ci/check_package.sh [ZIP]     (default: the newest zip in target/addon-zip)
@@ -18,13 +18,15 @@ scratch="$repo/target/package-check"
 rm -rf "$scratch"
 mkdir -p "$scratch/rust"
 python3 -m zipfile -e "$zip" "$scratch"
-for file in webrtc_rs.gdextension LICENSE README.md THIRD_PARTY_LICENSES.md; do
+for file in webrtc_rs.gdextension LICENSE README.md THIRD_PARTY_LICENSES.md lobby/server.gd lobby/client.gd \
+        lobby/protocol.gd lobby/lobby_server.gd lobby/PROTOCOL.md; do
     [ -f "$scratch/addons/webrtc_rs/$file" ] || { echo "check_package: the zip has no addons/webrtc_rs/$file" >&2; exit 1; }
 done
 ls "$scratch"/addons/webrtc_rs/lib/* >/dev/null 2>&1 || { echo "check_package: the zip has no library" >&2; exit 1; }
 # Copies keep their relative `addons` links, which now lead to the unpacked addon.
 cp -a rust/itest "$scratch/rust/itest"
 cp -a demo_project "$scratch/demo_project"
+cp README.md "$scratch/README.md"  # test_lobby runs its "Multiplayer in ten lines"
 rm -rf "$scratch/rust/itest/.godot" "$scratch/demo_project/.godot"
 [ "$(readlink -f "$scratch/rust/itest/addons")" = "$scratch/addons" ] || { echo "check_package: rust/itest/addons is not the relative link it should be" >&2; exit 1; }
 
@@ -32,7 +34,7 @@ godot="$(obtain_godot)"
 import_project "$godot" "$scratch/rust/itest"
 import_project "$godot" "$scratch/demo_project"
 export GODOT_EXECUTABLE="$godot"
-export WEBRTC_RS_TEST_FILTER="test_registration,test_packets,test_stats,test_logging,test_multiplayer:test_two_processes"
+export WEBRTC_RS_TEST_FILTER="test_registration,test_packets,test_stats,test_logging,test_multiplayer:test_two_processes,test_lobby:test_the_readme,test_lobby:test_tls"
 isolated timeout 600 "$godot" --headless --path "$scratch/rust/itest" -s res://run_tests.gd
 echo "check_package: $zip loads and passes the packaged-addon tests" >&2
 
@@ -49,10 +51,11 @@ printf '%s\n' 'config_version=5' '[application]' 'config/name="webrtc_rs docs ch
 import_project "$godot" "$docs"
 DOCS_CHECK_OUT="$scratch/docs.txt" timeout 120 "$godot" --headless --editor --path "$docs" >/dev/null 2>&1 || true
 for expected in "Class:.*WebRTCRsPeerConnection" "You rarely name this class" "get_stats()" "set_log_level" \
-        "Class:.*WebRTCRsDataChannel" "Packets of up to 65536 bytes"; do
+        "Class:.*WebRTCRsDataChannel" "Packets of up to 65536 bytes" \
+        "Class:.*WebRTCLobbyClient" "ready WebRTCMultiplayerPeer" "Class:.*WebRTCLobbyServer" "max_messages_per_second"; do
     grep -q -- "$expected" "$scratch/docs.txt" 2>/dev/null || {
         echo "check_package: the editor's help does not show \"$expected\" (see $scratch/docs.txt)" >&2
         exit 1
     }
 done
-echo "check_package: the editor's help shows both classes' documentation" >&2
+echo "check_package: the editor's help shows the addon's classes' documentation (the two of the library, the lobby's server and client)" >&2

@@ -1,7 +1,7 @@
 class_name LocalMatch
 extends Node
-## `--local-match N`: a signaling server and N headless bot clients, each its own Godot
-## process on this machine, with every connection restricted to loopback. Waits for the
+## `--local-match N`: the addon's lobby server (addons/webrtc_rs/lobby/lobby_server.gd, or
+## the one at `--url`) and N headless bot clients, each its own Godot process on this machine, with every connection restricted to loopback. Waits for the
 ## clients, prints each one's summary and exits 0 only if all of them succeeded.
 
 const DEADLINE_S := 90.0
@@ -27,16 +27,21 @@ func run(count: int, options: Dictionary) -> void:
 	_match_dir = str(options.get("match-dir", OS.get_user_data_dir().path_join("match-%d" % port)))
 	DirAccess.make_dir_recursive_absolute(_match_dir)
 	var base := ["--headless", "--path", project, "--"]
-	_server_pid = OS.create_process(godot, base + ["--server", "--port", str(port)])
-	if _server_pid <= 0:
-		push_error("cannot start the server process (%s)" % godot)
-		get_tree().quit(2)
-		return
-	print("[match] server (pid %d) on port %d; %d clients in %s mode for %s s" % [_server_pid, port, count, mode, duration])
+	var url := str(options.get("url", "ws://127.0.0.1:%d" % port))
+	if options.has("url"):
+		print("[match] server at %s; %d clients in %s mode for %s s" % [url, count, mode, duration])
+	else:
+		_server_pid = OS.create_process(godot, ["--headless", "--path", project, "-s",
+				"res://addons/webrtc_rs/lobby/lobby_server.gd", "--", "--port", str(port), "--bind", "127.0.0.1"])
+		if _server_pid <= 0:
+			push_error("cannot start the server process (%s)" % godot)
+			get_tree().quit(2)
+			return
+		print("[match] server (pid %d) on port %d; %d clients in %s mode for %s s" % [_server_pid, port, count, mode, duration])
 	for i in count:
 		var summary := _match_dir.path_join("client-%d.json" % i)
 		DirAccess.remove_absolute(summary)
-		var args := base + ["--client", "--bot", "--url", "ws://127.0.0.1:%d" % port,
+		var args := base + ["--client", "--bot", "--url", url,
 				"--lobby", "match-%d" % port, "--mode", mode, "--peers", str(count),
 				"--duration", duration, "--interfaces", "lo", "--summary-file", summary]
 		if options.has("leave-after") and i == count - 1:
@@ -54,7 +59,8 @@ func _process(_delta: float) -> void:
 		return
 	for client in running:
 		OS.kill(client["pid"])
-	OS.kill(_server_pid)
+	if _server_pid > 0:
+		OS.kill(_server_pid)
 	_conclude(running.size())
 
 

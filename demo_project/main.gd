@@ -1,14 +1,16 @@
 extends Node
 ## Entry point. Switches after `--` pick the role (see README.md):
-##   --server [--port 9080]
-##       the lobby signaling server, on 127.0.0.1 (add --bind 0.0.0.0 for a LAN)
+##   --server [--port 9080] [--bind 127.0.0.1]
+##       the addon's lobby server (WebRTCLobbyServer) as a node of this scene, on 127.0.0.1
+##       (add --bind 0.0.0.0 for a LAN); the same as running
+##       res://addons/webrtc_rs/lobby/lobby_server.gd, which has every option
 ##   --client [--url ws://127.0.0.1:9080] [--lobby demo] [--mode mesh|server] [--peers 2]
 ##            [--duration 5] [--bot] [--leave-after S] [--timeout 45] [--summary-file PATH]
 ##            [--interfaces lo,eth0]
 ##       a player; headless or with --bot it plays by itself, checks what it saw and quits
 ##   --local-match N [--mode mesh|server] [--duration 5] [--port P] [--leave-after S]
-##                   [--match-dir DIR]
-##       starts a server and N headless bot clients as separate processes, on loopback, waits
+##                   [--match-dir DIR] [--url ws://...]
+##       starts a server (or uses the one at --url) and N headless bot clients as separate processes, on loopback, waits
 ##       for them and prints what each saw; exits 0 only if every client saw every other
 ##       client's moves and chat (summaries are written as DIR/client-<n>.json; with
 ##       --leave-after the last client leaves early, to show departures being noticed)
@@ -16,12 +18,18 @@ extends Node
 ## ws://127.0.0.1:9080.
 
 const DEFAULT_PORT := 9080
+## The addon's headless lobby server script, for its switch parser.
+const LobbyServerScript := preload("res://addons/webrtc_rs/lobby/lobby_server.gd")
 
 
 func _ready() -> void:
-	var options := _parse(OS.get_cmdline_user_args())
+	var options := LobbyServerScript.parse_switches(OS.get_cmdline_user_args(), ["server", "client", "bot"])
+	if options.has("error"):
+		push_error(options["error"])
+		get_tree().quit(2)
+		return
 	if options.has("server"):
-		var server := SignalingServer.new()
+		var server := WebRTCLobbyServer.new()
 		add_child(server)
 		if server.listen(int(options.get("port", DEFAULT_PORT)), str(options.get("bind", "127.0.0.1"))) != OK:
 			get_tree().quit(2)
@@ -35,17 +43,14 @@ func _ready() -> void:
 
 func _start_client(options: Dictionary) -> void:
 	var headless := DisplayServer.get_name() == "headless"
-	var lobby := LobbyClient.new()
+	var lobby := WebRTCLobbyClient.new()
 	lobby.name = "Lobby"
-	add_child(lobby)
-	var session := WebRTCSession.new()
-	session.name = "Session"
 	if options.has("interfaces"):
-		session.connection_config = {"webrtc_rs": {"interfaces": str(options["interfaces"]).split(",")}}
-	add_child(session)
+		lobby.webrtc_rs_options = {"interfaces": str(options["interfaces"]).split(",")}
+	add_child(lobby)
 	var game := Game.new()
 	game.name = "Game"
-	game.session = session
+	game.lobby = lobby
 	game.bot = headless or options.has("bot")
 	game.expected_peers = int(options.get("peers", 2))
 	game.duration = float(options.get("duration", 5.0)) if game.bot else INF
@@ -56,7 +61,8 @@ func _start_client(options: Dictionary) -> void:
 	if not headless:
 		_add_chat_box(game)
 	var url := str(options.get("url", "ws://127.0.0.1:%d" % DEFAULT_PORT))
-	session.start(lobby, url, str(options.get("lobby", "demo")), str(options.get("mode", "mesh")))
+	lobby.error.connect(func(message: String) -> void: game.fail(message))
+	lobby.join(url, str(options.get("lobby", "demo")), str(options.get("mode", "mesh")))
 
 
 func _add_chat_box(game: Game) -> void:
@@ -72,17 +78,3 @@ func _add_chat_box(game: Game) -> void:
 	layer.add_child(box)
 	add_child(layer)
 
-
-## `--key value` pairs and bare `--flag`s into a Dictionary.
-static func _parse(args: PackedStringArray) -> Dictionary:
-	var options := {}
-	var i := 0
-	while i < args.size():
-		var key := args[i].trim_prefix("--")
-		if i + 1 < args.size() and not args[i + 1].begins_with("--"):
-			options[key] = args[i + 1]
-			i += 2
-		else:
-			options[key] = true
-			i += 1
-	return options

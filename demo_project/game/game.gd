@@ -18,7 +18,8 @@ var leave_after := -1.0
 ## Give up (and fail) after this many seconds; 0 = never (interactive play).
 var timeout := 45.0
 var summary_file := ""
-var session: WebRTCSession
+## The shipped lobby client (addons/webrtc_rs/lobby): joins, then hands over the multiplayer peer.
+var lobby: WebRTCLobbyClient
 
 var my_id := 0
 var _players := Node2D.new()
@@ -46,7 +47,7 @@ var _channels: Dictionary[int, Array] = {}
 var _announced: Dictionary[int, bool] = {}
 var _visible_to: Dictionary[int, bool] = {}
 var _problems: PackedStringArray = []
-## Per peer, the link statistics last shown in the HUD (see WebRTCSession.link_stats).
+## Per peer, the link statistics last shown in the HUD (see link_stats).
 var _link_stats: Dictionary[int, Dictionary] = {}
 var _stats_lines: PackedStringArray = []
 var _next_stats_at := 0
@@ -69,12 +70,13 @@ func _ready() -> void:
 		_apply_visibility())
 	multiplayer.peer_connected.connect(_on_peer_connected)
 	multiplayer.peer_disconnected.connect(_on_peer_disconnected)
-	session.ready_to_play.connect(_on_ready_to_play)
-	session.failed.connect(func(reason: String) -> void: _fail(reason))
+	lobby.joined.connect(_on_joined)
 
 
-func _on_ready_to_play(id: int) -> void:
+func _on_joined(id: int, lobby_name: String) -> void:
+	multiplayer.multiplayer_peer = lobby.multiplayer_peer
 	my_id = id
+	_say("joined lobby '%s' (%s mode)" % [lobby_name, lobby.mode])
 	_phase = "waiting"
 	if multiplayer.is_server():
 		_spawner.spawn(id)
@@ -109,7 +111,7 @@ func _process(delta: float) -> void:
 				_phase = "playing"
 				_playing_since = Time.get_ticks_msec()
 				for id in multiplayer.get_peers():
-					_channels[id] = session.channel_report(id)
+					_channels[id] = channel_report(lobby.multiplayer_peer, id)
 				_say("everyone is here: playing for %.1f s" % duration)
 		"playing":
 			_next_chat -= delta
@@ -249,6 +251,12 @@ func _finish() -> void:
 	get_tree().quit(0 if ok else 1)
 
 
+## Ends the game as failed (a bot reports and quits with 1): for the lobby's errors.
+func fail(reason: String) -> void:
+	if _phase != "done":
+		_fail(reason)
+
+
 func _fail(reason: String) -> void:
 	_phase = "done"
 	_problems.append(reason)
@@ -329,7 +337,7 @@ func _update_hud() -> void:
 		_next_stats_at = Time.get_ticks_msec() + 500
 		_stats_lines.clear()
 		for id in peers:
-			var link := session.link_stats(id)
+			var link := link_stats(lobby.multiplayer_peer, id)
 			if link.is_empty():
 				continue
 			_link_stats[id] = link
@@ -338,3 +346,43 @@ func _update_hud() -> void:
 					link["bytes_received"] / 1024.0, link["buffered"]])
 	_hud.text = "peer %d — %s — peers: %s\n%s\n%s" % [my_id, _phase, peers, "\n".join(_stats_lines),
 			"\n".join(_chat_log)]
+
+
+## The link to `id` as webrtc_rs's `get_stats()` reports it, condensed for the HUD and the
+## summary: {"rtt_ms", "path", "bytes_sent", "bytes_received", "buffered"}. Empty when
+## there is no such peer, or the WebRTC implementation has no statistics.
+static func link_stats(rtc: WebRTCMultiplayerPeer, id: int) -> Dictionary:
+	if rtc == null or not rtc.has_peer(id):
+		return {}
+	var connection: WebRTCPeerConnection = rtc.get_peer(id)["connection"]
+	if not connection.has_method("get_stats"):
+		return {}
+	var stats: Dictionary = connection.call("get_stats")
+	var pair: Dictionary = stats.get("candidate_pair", {})
+	var buffered := 0
+	for channel: Dictionary in stats.get("data_channels", []):
+		buffered += int(channel.get("buffered_amount", 0))
+	return {
+		"rtt_ms": stats.get("round_trip_time_ms", -1.0),
+		"path": "%s-%s/%s" % [pair.get("local_type", "?"), pair.get("remote_type", "?"), pair.get("protocol", "?")],
+		"bytes_sent": stats.get("bytes_sent", 0),
+		"bytes_received": stats.get("bytes_received", 0),
+		"buffered": buffered,
+	}
+
+
+## What the multiplayer peer's data channels to `id` report, for the summary.
+static func channel_report(rtc: WebRTCMultiplayerPeer, id: int) -> Array:
+	var report: Array = []
+	if rtc == null or not rtc.has_peer(id):
+		return report
+	for channel: WebRTCDataChannel in rtc.get_peer(id)["channels"]:
+		report.append({
+			"label": channel.get_label(),
+			"id": channel.get_id(),
+			"ordered": channel.is_ordered(),
+			"max_packet_life_time": channel.get_max_packet_life_time(),
+			"max_retransmits": channel.get_max_retransmits(),
+			"negotiated": channel.is_negotiated(),
+		})
+	return report

@@ -1,7 +1,7 @@
 class_name LobbyPeer
 extends RefCounted
-## A WebRTCPeerConnection that meets its partner through demo_project's lobby signaling
-## server (protocol: demo_project/signaling/protocol.gd), for tests against peers in other
+## A WebRTCPeerConnection that meets its partner through the addon's lobby server
+## (protocol: addons/webrtc_rs/lobby/PROTOCOL.md), for tests against peers in other
 ## processes or other stacks (aiortc, a browser). The test decides which side offers;
 ## channels are created on `pc` before the partner arrives (at the latest in a handler of
 ## `joined`, which comes first).
@@ -36,7 +36,7 @@ func poll() -> void:
 		WebSocketPeer.STATE_OPEN:
 			if not _joined_sent:
 				_joined_sent = true
-				_send({"type": "join", "lobby": _lobby, "mode": "mesh"})
+				_send({"type": "join", "v": 1, "lobby": _lobby, "mode": "mesh"})
 			while socket.get_available_packet_count() > 0:
 				_handle(socket.get_packet().get_string_from_utf8())
 		WebSocketPeer.STATE_CLOSED:

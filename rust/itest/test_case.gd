@@ -141,15 +141,21 @@ static func server_port() -> int:
 	return 20000 + randi() % 12000
 
 
-## Starts demo_project's lobby signaling server on a free-ish port; returns its ws:// URL.
-## The process is killed when the test ends.
-func start_signaling_server() -> String:
+## Starts the addon's lobby server (addons/webrtc_rs/lobby/lobby_server.gd) on a free-ish
+## port, with `extra` switches; returns its ws:// URL. The process is killed when the test ends.
+func start_signaling_server(extra: Array = []) -> String:
 	var port := server_port()
-	var pid := OS.create_process(godot_command(),
-			["--headless", "--path", demo_project_path(), "--", "--server", "--port", str(port)])
-	check(pid > 0, "could not start the signaling server")
+	var pid := OS.create_process(godot_command(), lobby_server_args(port, extra))
+	check(pid > 0, "could not start the lobby server")
 	track_process(pid)
 	return "ws://127.0.0.1:%d" % port
+
+
+## The command-line arguments that run the addon's lobby server on 127.0.0.1:`port`.
+static func lobby_server_args(port: int, extra: Array = []) -> Array:
+	return ["--headless", "--path", ProjectSettings.globalize_path("res://"), "-s",
+			"res://addons/webrtc_rs/lobby/lobby_server.gd", "--", "--port", str(port),
+			"--bind", "127.0.0.1", "--quiet"] + extra
 
 
 ## Waits until something accepts TCP connections on 127.0.0.1:`port` (a server another
@@ -170,6 +176,33 @@ func wait_for_tcp(port: int, what: String, timeout := 10.0) -> bool:
 	probe[0].disconnect_from_host()
 	return up
 
+
+## A WebSocket to `url`, open (retrying while the server starts), or null after recording a
+## failure.
+func open_websocket(url: String) -> WebSocketPeer:
+	var socket := WebSocketPeer.new()
+	var opened := await wait_until(func() -> bool:
+		socket.poll()
+		if socket.get_ready_state() == WebSocketPeer.STATE_CLOSED:
+			socket.connect_to_url(url)  # The server may still be starting.
+		return socket.get_ready_state() == WebSocketPeer.STATE_OPEN,
+		"a WebSocket to %s" % url, 10.0)
+	return socket if opened else null
+
+
+## The next message `socket` receives, parsed ({"unparsed": ...} if it is not a JSON object);
+## {} after recording a failure if none comes within 5 s.
+func next_message(socket: WebSocketPeer, what: String) -> Dictionary:
+	var message := {}  # Filled in place: lambdas capture locals by value.
+	await wait_until(func() -> bool:
+		socket.poll()
+		if socket.get_available_packet_count() == 0:
+			return false
+		var parsed: Variant = JSON.parse_string(socket.get_packet().get_string_from_utf8())
+		message.merge(parsed if typeof(parsed) == TYPE_DICTIONARY else {"unparsed": parsed})
+		return true,
+		what, 5.0)
+	return message
 
 ## Kills `pid` when the test ends.
 func track_process(pid: int) -> void:

@@ -1,11 +1,12 @@
 @tool
 extends EditorPlugin
 ## Used by .ci/check_package.sh in a scratch project, never shipped: opens each of the
-## addon's classes in the editor's help, as a user would, writes the text the help page
-## shows to the file named by DOCS_CHECK_OUT, and quits the editor. Gives up after 30 s,
+## addon's classes (the library's two, the lobby's server and client) in the editor's help,
+## as a user would, writes the text the help page shows to the file named by
+## DOCS_CHECK_OUT, and quits the editor. Gives up after 30 s,
 ## writing what it has (the check then fails on the missing class).
 
-const CLASSES: Array[String] = ["WebRTCRsPeerConnection", "WebRTCRsDataChannel"]
+const CLASSES: Array[String] = ["WebRTCRsPeerConnection", "WebRTCRsDataChannel", "WebRTCLobbyClient", "WebRTCLobbyServer"]
 const TIMEOUT_MS := 30000
 
 var _deadline := 0
@@ -14,6 +15,11 @@ var _pages := {}
 
 func _enter_tree() -> void:
 	_deadline = Time.get_ticks_msec() + TIMEOUT_MS
+	# The lobby's classes are GDScript: the editor builds their help page from the `##`
+	# comments when it loads the script (as it does when a user opens it or its help).
+	for entry: Dictionary in ProjectSettings.get_global_class_list():
+		if str(entry["class"]) in CLASSES:
+			EditorInterface.get_script_editor().update_docs_from_script(load(entry["path"]))
 
 
 func _process(_delta: float) -> void:

@@ -2,8 +2,8 @@
 
     python aiortc_echo_peer.py URL LOBBY offer|answer
 
-It joins LOBBY on demo_project's signaling server at URL (protocol:
-demo_project/signaling/protocol.gd), connects to the other member, and for each of the
+It joins LOBBY on the addon's lobby server at URL (protocol:
+addons/webrtc_rs/lobby/PROTOCOL.md), connects to the other member, and for each of the
 three echo channels sends `hello <json view>` once it is open, then echoes every message
 back unchanged and as the same type. aiortc does not trickle: its candidates travel inside
 its description; the partner's trickled candidates (lobby `candidate` messages) are added
@@ -169,7 +169,7 @@ class EchoPeer:
 
     async def signaling(self) -> None:
         self.ws = await self.connect_lobby()
-        await self.send({"type": "join", "lobby": self.lobby, "mode": "mesh"})
+        await self.send({"type": "join", "v": 1, "lobby": self.lobby, "mode": "mesh"})
         async for text in self.ws:
             await self.handle(json.loads(text))
         log.info("the signaling server closed the connection")

@@ -1,7 +1,7 @@
 extends TestCase
 ## Godot's high-level multiplayer over the addon between separate Godot processes: matches
-## of demo_project (its signaling server and headless bot clients, each its own process),
-## and its signaling server facing malformed messages.
+## of demo_project (the addon's lobby server and headless bot clients, each its own process),
+## and the lobby server facing malformed messages (more of it: test_lobby.gd).
 
 const MATCH_TIMEOUT := 120.0
 
@@ -107,13 +107,12 @@ func test_a_peer_that_quits_is_seen_disconnecting() -> void:
 
 func test_signaling_server_rejects_malformed_messages_and_keeps_serving() -> void:
 	var port := server_port()
-	var server: Dictionary = OS.execute_with_pipe(godot_command(),
-			["--headless", "--path", demo_project_path(), "--", "--server", "--port", str(port)], false)
+	var server: Dictionary = OS.execute_with_pipe(godot_command(), lobby_server_args(port, ["--max-errors", "50"]), false)
 	if not check(server.has("pid"), "could not start the signaling server"):
 		return
 	var url := "ws://127.0.0.1:%d" % port
-	var alice := await _socket(url)
-	var bob := await _socket(url)
+	var alice := await open_websocket(url)
+	var bob := await open_websocket(url)
 	if alice == null or bob == null:
 		OS.kill(server["pid"])
 		return
@@ -122,27 +121,27 @@ func test_signaling_server_rejects_malformed_messages_and_keeps_serving() -> voi
 			'{"type": "join", "lobby": 5}', '{"type": "offer", "to": 2, "sdp": "x"}', '{"type": "seal"}']
 	for text: String in garbage:
 		alice.send_text(text)
-		var reply := await _next_message(alice, "a reply to %s" % text)
+		var reply := await next_message(alice, "a reply to %s" % text)
 		check_eq(reply.get("type"), "error", "reply to %s" % text)
 	# Still serving: both join, see each other, and a relayed offer arrives.
 	alice.send_text(JSON.stringify({"type": "join", "lobby": "t", "mode": "mesh"}))
-	check_eq((await _next_message(alice, "alice joined")).get("id"), 1.0, "alice's id")
+	check_eq((await next_message(alice, "alice joined")).get("id"), 1.0, "alice's id")
 	bob.send_text(JSON.stringify({"type": "join", "lobby": "t", "mode": "mesh"}))
-	check_eq((await _next_message(bob, "bob joined")).get("id"), 2.0, "bob's id")
-	check_eq(await _next_message(bob, "bob told about alice"), {"type": "peer_connected", "id": 1.0}, "bob's news")
-	check_eq(await _next_message(alice, "alice told about bob"), {"type": "peer_connected", "id": 2.0}, "alice's news")
+	check_eq((await next_message(bob, "bob joined")).get("id"), 2.0, "bob's id")
+	check_eq(await next_message(bob, "bob told about alice"), {"type": "peer_connected", "id": 1.0}, "bob's news")
+	check_eq(await next_message(alice, "alice told about bob"), {"type": "peer_connected", "id": 2.0}, "alice's news")
 	bob.send_text("{broken")
-	check_eq((await _next_message(bob, "bob's error")).get("type"), "error", "reply to bob's garbage")
+	check_eq((await next_message(bob, "bob's error")).get("type"), "error", "reply to bob's garbage")
 	alice.send_text(JSON.stringify({"type": "offer", "to": 2, "sdp": "v=0"}))
-	check_eq(await _next_message(bob, "the relayed offer"), {"type": "offer", "from": 1.0, "sdp": "v=0"}, "relayed offer")
+	check_eq(await next_message(bob, "the relayed offer"), {"type": "offer", "from": 1.0, "sdp": "v=0"}, "relayed offer")
 	bob.send_text(JSON.stringify({"type": "seal"}))
-	check_eq((await _next_message(bob, "seal refused")).get("type"), "error", "only the host may seal")
+	check_eq((await next_message(bob, "seal refused")).get("type"), "error", "only the host may seal")
 	alice.send_text(JSON.stringify({"type": "seal"}))
-	check_eq(await _next_message(bob, "sealed"), {"type": "sealed"}, "seal broadcast")
-	var carol := await _socket(url)
+	check_eq(await next_message(bob, "sealed"), {"type": "sealed"}, "seal broadcast")
+	var carol := await open_websocket(url)
 	if carol != null:
 		carol.send_text(JSON.stringify({"type": "join", "lobby": "t", "mode": "mesh"}))
-		var refused := await _next_message(carol, "carol refused")
+		var refused := await next_message(carol, "carol refused")
 		check(str(refused.get("message", "")).contains("sealed"), "joining a sealed lobby: %s" % refused)
 	# The server logged what it rejected.
 	var log_text := PackedStringArray()  # Lambdas capture locals by value; arrays are shared.
@@ -153,26 +152,3 @@ func test_signaling_server_rejects_malformed_messages_and_keeps_serving() -> voi
 	check("".join(log_text).contains("not JSON"), "the log names the problem")
 	OS.kill(server["pid"])
 
-
-func _socket(url: String) -> WebSocketPeer:
-	var socket := WebSocketPeer.new()
-	var opened := await wait_until(func() -> bool:
-		socket.poll()
-		if socket.get_ready_state() == WebSocketPeer.STATE_CLOSED:
-			socket.connect_to_url(url)  # The server may still be starting.
-		return socket.get_ready_state() == WebSocketPeer.STATE_OPEN,
-		"a WebSocket to %s" % url, 10.0)
-	return socket if opened else null
-
-
-func _next_message(socket: WebSocketPeer, what: String) -> Dictionary:
-	var message := {}  # Filled in place: lambdas capture locals by value.
-	await wait_until(func() -> bool:
-		socket.poll()
-		if socket.get_available_packet_count() == 0:
-			return false
-		var parsed: Variant = JSON.parse_string(socket.get_packet().get_string_from_utf8())
-		message.merge(parsed if typeof(parsed) == TYPE_DICTIONARY else {"unparsed": parsed})
-		return true,
-		what, 5.0)
-	return message

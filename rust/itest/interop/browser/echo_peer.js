@@ -63,7 +63,7 @@ async function describe(description) {
   send({ type: pc.localDescription.type, to: remoteId, sdp: pc.localDescription.sdp });
 }
 
-socket.onopen = () => send({ type: "join", lobby: params.get("lobby"), mode: "mesh" });
+socket.onopen = () => send({ type: "join", v: 1, lobby: params.get("lobby"), mode: "mesh" });
 socket.onmessage = async (event) => {
   const message = JSON.parse(event.data);
   try {
