@@ -39,7 +39,9 @@ fn convert(value: &Variant, path: &str, depth: usize) -> Result<Value, ConfigErr
                 .collect(),
         ),
         VariantType::ARRAY => {
-            let array = value.to::<VarArray>();
+            // Typed (`Array[Dictionary]`) or untyped: both hold variants. `VarArray` would
+            // refuse a typed one with a panic.
+            let array = value.to::<AnyArray>();
             let mut items = Vec::with_capacity(array.len());
             for (index, item) in array.iter_shared().enumerate() {
                 items.push(convert(&item, &format!("{path}[{index}]"), depth + 1)?);
@@ -47,7 +49,8 @@ fn convert(value: &Variant, path: &str, depth: usize) -> Result<Value, ConfigErr
             Value::Array(items)
         }
         VariantType::DICTIONARY => {
-            let dictionary = value.to::<VarDictionary>();
+            // Typed (`Dictionary[String, Variant]`) or untyped, as for arrays.
+            let dictionary = value.to::<AnyDictionary>();
             let mut map = Map::new();
             for (key, item) in dictionary.iter_shared() {
                 let name = match key.get_type() {

@@ -109,10 +109,7 @@ func leave() -> void:
 func connection_config() -> Dictionary:
 	var config := {}
 	if not ice_servers.is_empty():
-		# An untyped copy: the library's initialize() does not take a typed Array[Dictionary].
-		var servers: Array = []
-		servers.assign(ice_servers)
-		config["iceServers"] = servers
+		config["iceServers"] = ice_servers
 	if not webrtc_rs_options.is_empty():
 		config["webrtc_rs"] = webrtc_rs_options
 	return config

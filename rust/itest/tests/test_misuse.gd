@@ -34,6 +34,17 @@ func test_initialize_rejects_wrong_types_and_values() -> void:
 	check_eq(pc.initialize(good), OK, "initialize(valid configuration)")
 	check_eq(pc.get_connection_state(), WebRTCPeerConnection.STATE_NEW, "state after initialize")
 	pc.close()
+	# Typed arrays are arrays too (they used to be refused with a panic message).
+	var typed := WebRTCPeerConnection.new()
+	var servers: Array[Dictionary] = [{"urls": "stun:127.0.0.1:3478"}]
+	var urls: Array[String] = ["stun:127.0.0.1:3478"]
+	var options: Dictionary[String, Variant] = {"interfaces": PackedStringArray(["lo"])}
+	check_eq(typed.initialize({"iceServers": servers, "webrtc_rs": options}), OK,
+			"initialize() with an Array[Dictionary] of ICE servers and a typed Dictionary")
+	typed.close()
+	typed = WebRTCPeerConnection.new()
+	check_eq(typed.initialize({"iceServers": [{"urls": urls}]}), OK, "initialize() with an Array[String] of URLs")
+	typed.close()
 
 
 func test_create_data_channel_rejects_bad_options() -> void:
