@@ -192,7 +192,7 @@ func open_websocket(url: String) -> WebSocketPeer:
 
 ## The next message `socket` receives, parsed ({"unparsed": ...} if it is not a JSON object);
 ## {} after recording a failure if none comes within 5 s.
-func next_message(socket: WebSocketPeer, what: String) -> Dictionary:
+func next_message(socket: WebSocketPeer, what: String, timeout := 5.0) -> Dictionary:
 	var message := {}  # Filled in place: lambdas capture locals by value.
 	await wait_until(func() -> bool:
 		socket.poll()
@@ -201,7 +201,7 @@ func next_message(socket: WebSocketPeer, what: String) -> Dictionary:
 		var parsed: Variant = JSON.parse_string(socket.get_packet().get_string_from_utf8())
 		message.merge(parsed if typeof(parsed) == TYPE_DICTIONARY else {"unparsed": parsed})
 		return true,
-		what, 5.0)
+		what, timeout)
 	return message
 
 ## Kills `pid` when the test ends.

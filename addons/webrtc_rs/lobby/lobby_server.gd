@@ -12,7 +12,7 @@ extends SceneTree
 ## [code]--max-messages-per-second 50[/code], [code]--max-errors 8[/code],
 ## [code]--max-peers-per-lobby 16[/code], [code]--max-lobbies-per-address 32[/code],
 ## [code]--max-connections 4096[/code], [code]--max-connections-per-address 256[/code],
-## [code]--join-timeout 10[/code], [code]--handshake-timeout 5[/code],
+## [code]--join-timeout 10[/code], [code]--handshake-timeout 5[/code], [code]--heartbeat-interval 15[/code],
 ## [code]--allow-named-lobbies false[/code]. Exits with 2 on a bad switch or if it cannot listen.
 
 const Server := preload("server.gd")
@@ -55,8 +55,10 @@ func _initialize() -> void:
 					return _fail("--%s takes a whole number >= 0" % key)
 				_server.set(property, int(text))
 			TYPE_FLOAT:
-				if not text.is_valid_float() or float(text) <= 0.0:
-					return _fail("--%s takes a number of seconds > 0" % key)
+				# Timeouts must be positive; a heartbeat interval of 0 turns the pings off.
+				var least := 0.0 if property == "heartbeat_interval" else 0.001
+				if not text.is_valid_float() or float(text) < least:
+					return _fail("--%s takes a number of seconds %s" % [key, ">= 0" if least == 0.0 else "> 0"])
 				_server.set(property, float(text))
 	if options.has("tls-key") != options.has("tls-cert"):
 		return _fail("--tls-key and --tls-cert go together")

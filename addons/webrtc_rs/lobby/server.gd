@@ -47,6 +47,12 @@ const Protocol := preload("protocol.gd")
 @export var join_timeout := 10.0
 ## Seconds a connection has for the TLS and WebSocket handshakes.
 @export var handshake_timeout := 5.0
+## Seconds between the WebSocket pings sent to every connection (0: none). A connection that
+## does not answer one before the next is due is closed, so a client that vanished without
+## closing its socket (a crash, power or network lost) leaves its lobby within about twice
+## this, and its peers hear [code]peer_disconnected[/code]. [WebRTCLobbyClient] answers while
+## its node is processed; a game whose main thread stalls longer than this is dropped too.
+@export var heartbeat_interval := 15.0
 ## Whether clients may choose lobby names. When false, only empty names are accepted (each
 ## creating a lobby with a random name), so every lobby name is unguessable.
 @export var allow_named_lobbies := true
@@ -183,6 +189,8 @@ func _start_websocket(client: Client, stream: StreamPeer) -> void:
 	client.socket.inbound_buffer_size = max_message_bytes + 1024
 	client.socket.outbound_buffer_size = max(max_message_bytes * 4, 65536)
 	client.socket.max_queued_packets = 64
+	if heartbeat_interval > 0.0 and "heartbeat_interval" in client.socket:  # Godot 4.4+.
+		client.socket.heartbeat_interval = heartbeat_interval
 	client.socket.accept_stream(stream)
 
 

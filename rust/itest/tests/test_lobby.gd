@@ -119,6 +119,28 @@ func test_limits_secrets_seal_and_unguessable_names() -> void:
 		socket.close()
 
 
+# A client that vanishes without closing its socket (here: it stops answering, as a crashed or
+# disconnected machine would) leaves its lobby once it misses a WebSocket ping, and the other
+# members hear of it.
+func test_a_client_that_vanishes_is_dropped_by_the_heartbeat() -> void:
+	var server := await _server(["--heartbeat-interval", "1"])
+	if server.is_empty():
+		return
+	var vanishing := await open_websocket(server["url"])
+	var staying := await open_websocket(server["url"])
+	if vanishing == null or staying == null:
+		return
+	check_eq((await _join(vanishing, "heartbeat")).get("id"), 1.0, "the first member")
+	check_eq((await _join(staying, "heartbeat")).get("id"), 2.0, "the second member")
+	check_eq((await next_message(staying, "peer 1 announced")).get("type"), "peer_connected", "peer 1 announced")
+	# `vanishing` is never polled again: it answers no ping.
+	var started := Time.get_ticks_msec()
+	var gone := await next_message(staying, "peer 1 dropped", 6.0)
+	check_eq(gone, {"type": "peer_disconnected", "id": 1.0}, "the lobby hears the vanished peer leave")
+	print("    a vanished client left its lobby %d ms after its last answer (heartbeat 1 s)" % (Time.get_ticks_msec() - started))
+	staying.close()
+
+
 func test_a_server_without_named_lobbies_only_hands_out_random_names() -> void:
 	var server := await _server(["--allow-named-lobbies", "false"])
 	if server.is_empty():
@@ -136,7 +158,7 @@ func test_a_server_without_named_lobbies_only_hands_out_random_names() -> void:
 
 func test_the_server_script_refuses_bad_switches() -> void:
 	for extra: Array in [["--max-errors", "lots"], ["--no-such-limit", "1"], ["--tls-key", "/nonexistent.key"],
-			["--allow-named-lobbies", "maybe"], ["--quiet", "stray"], ["--port", "70000"], ["--bind"]]:
+			["--allow-named-lobbies", "maybe"], ["--heartbeat-interval", "-1"], ["--quiet", "stray"], ["--port", "70000"], ["--bind"]]:
 		var output := []
 		# A server that starts after all would run forever: `timeout` ends it (exit code 124).
 		var code := OS.execute("timeout", ["20", godot_command()] + lobby_server_args(server_port(), extra), output, true)
