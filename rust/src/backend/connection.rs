@@ -18,7 +18,9 @@ use super::events::{ConnectionState, Event, SdpKind, SignalQueue, SignalingState
 use super::interfaces::bind_addresses;
 use super::runtime;
 use super::stats::TransportStats;
-use rtc::peer_connection::transport::{RTCDtlsTransportState, RTCSctpTransportState};
+use rtc::peer_connection::transport::{
+    RTCDtlsTransportState, RTCIceTransportState, RTCSctpTransportState,
+};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -423,6 +425,12 @@ async fn explain_failure(connection: Option<&Weak<dyn PeerConnection>>, queue: &
     let Some(sctp) = connection.sctp().await else {
         return;
     };
+    let ice = sctp.transport().ice_transport().state().await;
+    if ice == Ok(RTCIceTransportState::Failed) {
+        // Connectivity was lost (consent expired, W3C's first reason for "failed"); whatever
+        // has become of the transports above ICE since is a consequence, not the cause.
+        return;
+    }
     let why = if sctp.transport().state().await == Ok(RTCDtlsTransportState::Failed) {
         "the DTLS handshake failed (the webrtc-rs error above says why), so this connection \
          cannot succeed: STATE_FAILED"
