@@ -34,7 +34,7 @@ func test_connections_open_and_deliver_at_30_percent_loss() -> void:
 	check(opened.size() >= 2, "30 %% loss: %d of 3 connections opened (%s)" % [opened.size(), runs])
 	# Every connection that opened moves 1 MiB, whole and in order, within lossy_peer.gd's
 	# 60 s: before rtc-sctp 0012-0014 none did (T3-rtx gave up silently after six expiries in
-	# a row and backed off to 3 s); with them 3.9-14 s in the runs so far.
+	# a row and backed off to 3 s); with 0012-0015 1.5-3.8 s in the runs so far.
 	for run: Dictionary in opened:
 		check_eq(int(run["received"]), 1 << 20, "30 %% loss: bytes received (%s)" % [run])
 		check(run["in_order"], "30 % loss: every message arrived whole and in order")
