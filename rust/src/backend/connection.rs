@@ -473,18 +473,22 @@ const ICE_CHECKS_PER_PAIR: u16 = 40;
 /// (0 of 4 with 500 ms). Two small STUN packets a second per connection cost nothing.
 const ICE_CONSENT_INTERVAL: Duration = Duration::from_millis(500);
 
-/// When an unanswered DTLS handshake flight is sent again: after 100 ms, doubling up to 1 s,
-/// at most 12 times (about 10 s in all, as webrtc-rs's default 1 s × 8 sends). Each lost
-/// handshake packet used to cost setup a full second, and at 30 % loss about one handshake in
-/// five ran out of its 8 sends.
+/// When an unanswered DTLS handshake flight is sent again: after 100 ms, doubling up to
+/// 400 ms (Chrome's SCTP RTO.Min), at most 24 times (about 9.5 s in all, as webrtc-rs's
+/// default 1 s × 8 sends). Each lost handshake packet used to cost setup a full second, and at
+/// 30 % loss about one handshake in five ran out of its 8 sends; with the interval doubling
+/// to 1 s, several losses in a row still held one connection in twenty for 2.4–4.8 s.
 const DTLS_FLIGHT_INTERVAL: Duration = Duration::from_millis(100);
-const DTLS_FLIGHT_INTERVAL_MAX: Duration = Duration::from_secs(1);
-const DTLS_FLIGHT_RETRANSMISSIONS: usize = 12;
+const DTLS_FLIGHT_INTERVAL_MAX: Duration = Duration::from_millis(200);
+const DTLS_FLIGHT_RETRANSMISSIONS: usize = 48;
 
-/// How long the SCTP association's INIT and COOKIE-ECHO first wait for an answer (doubling up
-/// to RTO.Max): each lost handshake packet used to delay the channels by RTO.Initial (500 ms),
-/// then 1 s, 2 s… — at 30 % loss the channels opened up to 6.5 s after DTLS had completed.
+/// The same for the SCTP association's INIT and COOKIE-ECHO (T1, rtc-sctp 0016): each lost
+/// handshake packet used to delay the channels by RTO.Initial (500 ms), then 1 s, 2 s… (at
+/// 30 % loss the channels opened up to 6.5 s after DTLS had completed), and from 100 ms
+/// doubling up to RTO.Max (3 s) still up to 3.8 s after it.
 const SCTP_T1_INITIAL: Duration = Duration::from_millis(100);
+const SCTP_T1_MAX: Duration = Duration::from_millis(200);
+const SCTP_T1_RETRANSMISSIONS: usize = 48;
 
 async fn build(
     config: &ConnectionConfig,
@@ -510,6 +514,8 @@ async fn build(
         .with_sctp_rto_initial(config.sctp_rto.initial)
         .with_sctp_rto_max(config.sctp_rto.max)
         .with_sctp_t1_initial(SCTP_T1_INITIAL)
+        .with_sctp_t1_max(SCTP_T1_MAX)
+        .with_sctp_t1_retransmissions(SCTP_T1_RETRANSMISSIONS)
         // Lost last packets of a window (or their SACKs) are retransmitted after twice the
         // RTT, at least 10 ms, instead of after RTO.Min (400 ms) with cwnd cut to one packet,
         // and new DATA goes with the probe (rtc-sctp 0014, 0015): 1 MiB at 10 % loss
