@@ -473,19 +473,22 @@ const ICE_CHECKS_PER_PAIR: u16 = 40;
 /// (0 of 4 with 500 ms). Two small STUN packets a second per connection cost nothing.
 const ICE_CONSENT_INTERVAL: Duration = Duration::from_millis(500);
 
-/// When an unanswered DTLS handshake flight is sent again: after 100 ms, doubling up to
-/// 400 ms (Chrome's SCTP RTO.Min), at most 24 times (about 9.5 s in all, as webrtc-rs's
-/// default 1 s × 8 sends). Each lost handshake packet used to cost setup a full second, and at
-/// 30 % loss about one handshake in five ran out of its 8 sends; with the interval doubling
-/// to 1 s, several losses in a row still held one connection in twenty for 2.4–4.8 s.
+/// When an unanswered DTLS handshake flight is sent again: after 100 ms, then every 200 ms,
+/// at most 48 times (about 9.8 s in all, as webrtc-rs's default 1 s × 8 sends). Each lost
+/// handshake packet used to cost setup a full second, and at 30 % loss about one handshake in
+/// five ran out of its 8 sends. Each exchange of a handshake gets through 30 % loss each way
+/// about half the time, so streaks of five to eight failures happen; doubling up to 1 s made
+/// one opening in twenty take 3–5 s, doubling up to 400 ms as many, 200 ms none of 120
+/// (README, "Connecting over a lossy link"). On a path whose round trip exceeds 200 ms a
+/// flight is sent again before its answer can arrive: a few hundred bytes, during setup only.
 const DTLS_FLIGHT_INTERVAL: Duration = Duration::from_millis(100);
 const DTLS_FLIGHT_INTERVAL_MAX: Duration = Duration::from_millis(200);
 const DTLS_FLIGHT_RETRANSMISSIONS: usize = 48;
 
-/// The same for the SCTP association's INIT and COOKIE-ECHO (T1, rtc-sctp 0016): each lost
-/// handshake packet used to delay the channels by RTO.Initial (500 ms), then 1 s, 2 s… (at
-/// 30 % loss the channels opened up to 6.5 s after DTLS had completed), and from 100 ms
-/// doubling up to RTO.Max (3 s) still up to 3.8 s after it.
+/// The same for the SCTP association's INIT and COOKIE-ECHO (T1; the ceiling is rtc-sctp
+/// 0016): each lost handshake packet used to delay the channels by RTO.Initial (500 ms), then
+/// 1 s, 2 s… (at 30 % loss the channels opened up to 6.5 s after DTLS had completed), and
+/// from 100 ms doubling up to RTO.Max (3 s) still up to 3.8 s after it.
 const SCTP_T1_INITIAL: Duration = Duration::from_millis(100);
 const SCTP_T1_MAX: Duration = Duration::from_millis(200);
 const SCTP_T1_RETRANSMISSIONS: usize = 48;
