@@ -23,6 +23,17 @@ func _server(extra: Array = []) -> Dictionary:
 	return {"pid": pid, "port": port, "url": "ws://127.0.0.1:%d" % port, "log": log}
 
 
+## `count` open WebSocket connections to `url`; empty (the failure recorded) if one does not open.
+func _open_websockets(url: String, count: int) -> Array[WebSocketPeer]:
+	var sockets: Array[WebSocketPeer] = []
+	for i in count:
+		var socket := await open_websocket(url)
+		if socket == null:
+			return []
+		sockets.append(socket)
+	return sockets
+
+
 func _join(socket: WebSocketPeer, lobby: String, extra := {}) -> Dictionary:
 	var message := {"type": "join", "v": 1, "lobby": lobby, "mode": "mesh"}
 	message.merge(extra, true)
@@ -83,12 +94,9 @@ func test_limits_secrets_seal_and_unguessable_names() -> void:
 	var server := await _server(["--max-peers-per-lobby", "2", "--max-lobbies-per-address", "2"])
 	if server.is_empty():
 		return
-	var sockets: Array[WebSocketPeer] = []
-	for i in 6:
-		var socket := await open_websocket(server["url"])
-		if socket == null:
-			return
-		sockets.append(socket)
+	var sockets := await _open_websockets(server["url"], 6)
+	if sockets.is_empty():
+		return
 	# An empty name creates a lobby with 128 random bits for a name.
 	var host := await _join(sockets[0], "")
 	var name := str(host.get("lobby", ""))
@@ -126,10 +134,11 @@ func test_a_client_that_vanishes_is_dropped_by_the_heartbeat() -> void:
 	var server := await _server(["--heartbeat-interval", "1"])
 	if server.is_empty():
 		return
-	var vanishing := await open_websocket(server["url"])
-	var staying := await open_websocket(server["url"])
-	if vanishing == null or staying == null:
+	var sockets := await _open_websockets(server["url"], 2)
+	if sockets.is_empty():
 		return
+	var vanishing := sockets[0]
+	var staying := sockets[1]
 	check_eq((await _join(vanishing, "heartbeat")).get("id"), 1.0, "the first member")
 	check_eq((await _join(staying, "heartbeat")).get("id"), 2.0, "the second member")
 	check_eq((await next_message(staying, "peer 1 announced")).get("type"), "peer_connected", "peer 1 announced")
@@ -145,10 +154,11 @@ func test_a_server_without_named_lobbies_only_hands_out_random_names() -> void:
 	var server := await _server(["--allow-named-lobbies", "false"])
 	if server.is_empty():
 		return
-	var alice := await open_websocket(server["url"])
-	var bob := await open_websocket(server["url"])
-	if alice == null or bob == null:
+	var sockets := await _open_websockets(server["url"], 2)
+	if sockets.is_empty():
 		return
+	var alice := sockets[0]
+	var bob := sockets[1]
 	var refused := await _join(alice, "demo")
 	check(str(refused.get("message")).contains("does not let clients name new lobbies"), "a named lobby is refused: %s" % refused)
 	var created := await _join(alice, "")
@@ -479,10 +489,10 @@ func test_connections_over_the_per_address_limit_are_refused_and_freed_slots_reu
 	var server := await _server(["--max-connections-per-address", "2"])
 	if server.is_empty():
 		return
-	var first := await open_websocket(server["url"])
-	var second := await open_websocket(server["url"])
-	if first == null or second == null:
+	var sockets := await _open_websockets(server["url"], 2)
+	if sockets.is_empty():
 		return
+	var first := sockets[0]
 	var third := WebSocketPeer.new()
 	third.connect_to_url(server["url"])
 	check(await _closed(third, "a third connection from 127.0.0.1 to be refused"), "the third connection refused")
