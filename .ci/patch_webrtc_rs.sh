@@ -97,8 +97,7 @@ if [ "${1:-}" = "--test" ]; then
             # The driver's virtual-clock tests need the mock runtime. The wildcard-bind test
             # expects a non-loopback interface, which the test namespace does not have.
             webrtc-*)
-                args+=(--features runtime-mock --test data_channel_close_delivers_earlier_messages
-                    --test data_channel_burst_never_waits_for_a_timer)
+                args+=(--features runtime-mock --test data_channel_close_delivers_earlier_messages)
                 skip=(--skip expand_wildcard_deduplicates_against_configured_addresses)
                 ;;
         esac
