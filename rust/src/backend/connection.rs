@@ -489,9 +489,9 @@ const DTLS_FLIGHT_RETRANSMISSIONS: usize = 48;
 /// 0016): each lost handshake packet used to delay the channels by RTO.Initial (500 ms), then
 /// 1 s, 2 s… (at 30 % loss the channels opened up to 6.5 s after DTLS had completed), and
 /// from 100 ms doubling up to RTO.Max (3 s) still up to 3.8 s after it.
-const SCTP_T1_INITIAL: Duration = Duration::from_millis(100);
-const SCTP_T1_MAX: Duration = Duration::from_millis(200);
-const SCTP_T1_RETRANSMISSIONS: usize = 48;
+const SCTP_T1_INITIAL: Duration = DTLS_FLIGHT_INTERVAL;
+const SCTP_T1_MAX: Duration = DTLS_FLIGHT_INTERVAL_MAX;
+const SCTP_T1_RETRANSMISSIONS: usize = DTLS_FLIGHT_RETRANSMISSIONS;
 
 async fn build(
     config: &ConnectionConfig,
