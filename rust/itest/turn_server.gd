@@ -13,7 +13,7 @@ static func start(test: TestCase) -> Dictionary:
 	var turnserver := OS.get_environment("WEBRTC_RS_TURNSERVER")
 	if not test.check(not turnserver.is_empty(), "WEBRTC_RS_TURNSERVER is not set: run the suite through .ci/test, which installs coturn"):
 		return {"url": "", "pid": -1}
-	var port := 20000 + randi() % 20000
+	var port := TestCase.server_port()
 	var relay_low := 40000 + randi() % 10000
 	var pid := OS.create_process(turnserver, [
 		"-n", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint", "--lt-cred-mech",

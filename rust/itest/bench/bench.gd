@@ -166,12 +166,12 @@ func _two_process(transport: String, first_role: String, second_role: String, ex
 	var common := ["transport=" + transport, "result=" + result] + extra
 	var pids: Array[int] = []
 	if transport == "webrtc":
-		var port := 20000 + randi() % 30000
+		var port := TestCase.server_port()
 		pids.append(OS.create_process(TestCase.godot_command(), ["--headless", "--path",
 				TestCase.demo_project_path(), "--", "--server", "--port", str(port)]))
 		common += ["url=ws://127.0.0.1:%d" % port, "lobby=bench" + tag]
 	else:
-		common += ["port=%d" % (20000 + randi() % 30000)]
+		common += ["port=%d" % TestCase.server_port()]
 	var script := ["--headless", "--path", ProjectSettings.globalize_path("res://"), "-s", "res://bench/bench_peer.gd", "--"]
 	# The measuring side starts first (ENet's server side must be listening).
 	pids.append(OS.create_process(TestCase.godot_command(), script + ["role=" + second_role] + common))
@@ -481,7 +481,7 @@ static func _memory(pid := "self") -> Dictionary:
 ## process's figure is the median of its per-second CPU use over its life, which is robust to
 ## its start and wrap-up.
 func _scale(peers: int) -> Dictionary:
-	var port := 20000 + randi() % 30000
+	var port := TestCase.server_port()
 	var dir := OS.get_user_data_dir().path_join("scale-%d" % port)
 	DirAccess.make_dir_recursive_absolute(dir)
 	var base := ["--headless", "--max-fps", "60", "--path", TestCase.demo_project_path(), "--"]
