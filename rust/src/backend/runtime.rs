@@ -1,5 +1,5 @@
-//! The one tokio runtime every connection shares: started on first use, with a small fixed
-//! number of workers (no thread per peer), and shut down when the extension unloads.
+//! The one tokio runtime every connection shares: started on first use, with one worker
+//! thread (no thread per peer), and shut down when the extension unloads.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
