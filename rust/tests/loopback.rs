@@ -400,9 +400,9 @@ fn bursts_of_small_messages_arrive_without_stalls() {
     // without it being a stall; the stall this guards against, the driver asleep with
     // messages parked until its 200 ms delayed-ack timer, showed in 5 of 50 (webrtc 0003's
     // virtual-clock test, whose clocks stand still, caught it in 4 of 4 runs without the
-    // fix). A burst of 81 920 keeps both
-    // cores busy for seconds here, with gaps of up to 350 ms under load (measured with one
-    // core kept busy), so that size only checks for SCTP's retransmission timer (1 s).
+    // fix). A burst of 81 920 keeps both cores busy for seconds here, with gaps of up to
+    // 350 ms under load (measured with one core kept busy), so that size only checks for
+    // SCTP's retransmission timer (1 s).
     // `bash .ci/bench` measures both sizes, optimised, 50 runs each, against 100 ms.
     for (count, runs, stall_ms, tolerated) in [(8192, 50, 100, 1), (81920, 5, 1000, 0)] {
         let mut worst = Duration::ZERO;
