@@ -4,15 +4,16 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 use webrtc_rs::backend::{
-    ChannelHandle, ChannelOptions, ChannelState, Connection, ConnectionConfig, ConnectionState,
-    Event, SdpKind,
+    interfaces, ChannelHandle, ChannelOptions, ChannelState, Connection, ConnectionConfig,
+    ConnectionState, Event, SdpKind,
 };
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
 fn loopback_config() -> ConnectionConfig {
+    let loopback = interfaces::loopback_name().expect("an interface holds 127.0.0.1");
     ConnectionConfig {
-        interfaces: Some(vec!["lo".to_owned()]),
+        interfaces: Some(vec![loopback]),
         ..Default::default()
     }
 }

@@ -29,6 +29,16 @@ pub fn bind_addresses(interfaces: Option<&[String]>) -> Result<Vec<SocketAddr>, 
     Ok(addresses)
 }
 
+/// The name of the interface that holds 127.0.0.1: `lo` on Linux, "Loopback Pseudo-Interface 1"
+/// on Windows, `lo0` on macOS. Tests restrict connections to it by name.
+pub fn loopback_name() -> Option<String> {
+    if_addrs::get_if_addrs()
+        .ok()?
+        .into_iter()
+        .find(|iface| iface.ip() == IpAddr::from([127, 0, 0, 1]))
+        .map(|iface| iface.name)
+}
+
 /// The pure part of [`bind_addresses`]: keep the addresses of the named interfaces, skipping
 /// IPv6 link-local ones (they need a scope id no peer could use).
 fn select<'a>(names: &[String], found: impl Iterator<Item = (&'a str, IpAddr)>) -> Vec<SocketAddr> {
@@ -78,7 +88,8 @@ mod tests {
 
     #[test]
     fn loopback_is_found_on_this_machine() {
-        let addresses = bind_addresses(Some(&["lo".to_owned()])).unwrap();
+        let name = loopback_name().expect("an interface holds 127.0.0.1");
+        let addresses = bind_addresses(Some(&[name])).unwrap();
         assert!(
             addresses.iter().all(|a| a.ip().is_loopback()),
             "{addresses:?}"
