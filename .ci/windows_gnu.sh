@@ -7,9 +7,12 @@
 #
 #   .ci/windows_gnu.sh [release|debug] [--tests]
 #
-# The DLL goes to target/windows-gnu/webrtc_rs.windows.x86_64.dll, not into
-# addons/webrtc_rs/lib/: it is not what ships, and must not end up in a release zip.
-# --tests also builds (does not run) the crate's unit and integration tests for Windows.
+# The DLL goes to target/windows-gnu/webrtc_rs.windows.x86_64.dll; .ci/build_library.sh
+# windows-x86_64 places it in addons/webrtc_rs/lib/ on a host that is not Windows.
+# --tests also builds for Windows the crate's unit and integration tests, and the tests of the
+# patched crates whose patches are Windows code (quinn-udp), and lists them, one
+# "package<TAB>executable" a line, in target/windows-gnu/test-executables.txt (.ci/test-windows
+# runs them under Wine).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -50,8 +53,25 @@ cargo=("$bin/cargo" --locked -Zbuild-std)
 # The library: `cargo rustc` so that -D warnings applies to our crate only (not to std or
 # the dependencies); what is compiled only on other platforms (cfg) shows up here as unused.
 "${cargo[@]}" rustc -p webrtc_rs --lib --target "$target" --profile "$cargo_profile" -- -D warnings
+# Prints "package<TAB>executable" for each test executable in cargo's JSON messages.
+test_executables() {
+    python3 -c 'import json, sys
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("reason") == "compiler-artifact" and message.get("executable") and message["profile"]["test"]:
+        print(message["package_id"].split("#")[-1].split("@")[0].rsplit("/", 1)[-1] + "\t" + message["executable"])'
+}
 if $tests; then
-    "${cargo[@]}" test -p webrtc_rs --target "$target" --no-run
+    list="$CARGO_TARGET_DIR/test-executables.txt"
+    "${cargo[@]}" test -p webrtc_rs --target "$target" --no-run --message-format=json-render-diagnostics \
+        | test_executables >"$list"
+    # quinn-udp from its own manifest: its dev-dependencies are not in our lock file, and the
+    # lock file it was published with does not hold std's dependencies (-Zbuild-std), so
+    # cargo resolves them (not --locked).
+    "$bin/cargo" -Zbuild-std test --manifest-path webrtc-rs-patched/quinn-udp-*/Cargo.toml --target "$target" \
+        --test tests --no-run --message-format=json-render-diagnostics | test_executables >>"$list"
+    [ "$(cut -f1 "$list" | sort -u | tr '\n' ' ')" = "quinn-udp webrtc_rs " ] \
+        || { echo "windows_gnu: expected test executables of webrtc_rs and quinn-udp, got: $(cat "$list")" >&2; exit 1; }
 fi
 
 dll="$CARGO_TARGET_DIR/$target/$profile_dir/webrtc_rs.dll"
