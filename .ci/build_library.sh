@@ -17,6 +17,8 @@
 # other targets and cannot fetch any): there it falls back to Debian sid's Rust with its prebuilt
 # arm64 std and sid's aarch64 cross GCC (.ci/linux_arm64.sh, the toolchain unpacked into
 # ~/.cache/webrtc_rs), a library linked against sid's glibc (.ci/test-arm64 runs it in Godot).
+# windows-x86_64 on a host that is not Windows is built for x86_64-pc-windows-gnu with sid's Rust
+# and MinGW-w64 (.ci/windows_gnu.sh; .ci/test-windows runs it under Wine).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -80,7 +82,13 @@ case "$platform" in
         fi
         place "$lib" libwebrtc_rs.linux.arm64.so ;;
     windows-x86_64)
-        lib="$(build x86_64-pc-windows-msvc webrtc_rs.dll)"; place "$lib" webrtc_rs.windows.x86_64.dll ;;
+        case "$(uname -s)" in
+            MINGW* | MSYS* | CYGWIN* | Windows_NT) lib="$(build x86_64-pc-windows-msvc webrtc_rs.dll)" ;;
+            # Not Windows: sid's Rust and MinGW-w64 build it for x86_64-pc-windows-gnu (the
+            # library .ci/test-windows runs under Wine); the C ABI Godot calls is the same.
+            *) lib="$(bash .ci/windows_gnu.sh "$profile" | tail -n 1)" ;;
+        esac
+        place "$lib" webrtc_rs.windows.x86_64.dll ;;
     macos-universal)
         arm="$(MACOSX_DEPLOYMENT_TARGET=11.0 build aarch64-apple-darwin libwebrtc_rs.dylib)"
         intel="$(MACOSX_DEPLOYMENT_TARGET=10.13 build x86_64-apple-darwin libwebrtc_rs.dylib)"

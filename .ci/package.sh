@@ -15,7 +15,16 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 allow_missing=false
-[ "${1:-}" = "--allow-missing" ] && allow_missing=true
+# --desktop: the release .ci/release builds on Linux. Every Linux, Windows and macOS library
+# must be present; Android's and iOS's (which need the NDK and Xcode) are left out, and so are
+# their lines from the zip's .gdextension, which then names exactly the libraries it holds.
+desktop=false
+case "${1:-}" in
+    --allow-missing) allow_missing=true ;;
+    --desktop) desktop=true ;;
+    "") ;;
+    *) echo "usage: .ci/package.sh [--allow-missing | --desktop]" >&2; exit 2 ;;
+esac
 
 addon=addons/webrtc_rs
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' rust/Cargo.toml | head -n 1)"
@@ -24,7 +33,13 @@ rm -rf "$stage"
 mkdir -p "$stage/$addon/lib"
 
 # The libraries the .gdextension names (several feature tags share one file).
-mapfile -t libraries < <(sed -n 's|^[a-z0-9_.]* = "res://\(addons/webrtc_rs/lib/[^"]*\)"|\1|p' "$addon/webrtc_rs.gdextension" | sort -u)
+gdextension="$stage/$addon/webrtc_rs.gdextension"
+if $desktop; then
+    grep -Ev '^(android|ios)\.' "$addon/webrtc_rs.gdextension" >"$gdextension"
+else
+    cp "$addon/webrtc_rs.gdextension" "$gdextension"
+fi
+mapfile -t libraries < <(sed -n 's|^[a-z0-9_.]* = "res://\(addons/webrtc_rs/lib/[^"]*\)"|\1|p' "$gdextension" | sort -u)
 [ "${#libraries[@]}" -gt 0 ] || { echo "package: no libraries listed in $addon/webrtc_rs.gdextension" >&2; exit 1; }
 missing=()
 for library in "${libraries[@]}"; do
@@ -44,7 +59,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     suffix="-partial"
 fi
 
-cp "$addon/webrtc_rs.gdextension" "$addon/README.md" "$addon/LICENSE" "$stage/$addon/"
+cp "$addon/README.md" "$addon/LICENSE" "$stage/$addon/"
 [ -f "$addon/webrtc_rs.gdextension.uid" ] && cp "$addon/webrtc_rs.gdextension.uid" "$stage/$addon/"
 # The lobby signaling server and client (GDScript, with their .uid files and PROTOCOL.md).
 cp -r "$addon/lobby" "$stage/$addon/lobby"
