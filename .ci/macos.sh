@@ -128,6 +128,8 @@ EOF
 printf '#!/bin/sh\nexec %q ar "$@"\n' "$zig" >"$tools/bin/zig-ar"
 chmod 755 "$tools/bin/zig-ar"
 export PATH="$tools/bin:$PATH"
+# zig's compile cache: in the target folder, which a clean build empties, not ~/.cache/zig.
+export ZIG_GLOBAL_CACHE_DIR="$CARGO_TARGET_DIR/zig-cache" ZIG_LOCAL_CACHE_DIR="$CARGO_TARGET_DIR/zig-cache"
 # rustc passes it to ld64.lld as -syslibroot (and then does not look for Xcode).
 export SDKROOT="$sdk"
 export RUSTC="$bin/rustc"
