@@ -19,6 +19,8 @@
 # ~/.cache/webrtc_rs), a library linked against sid's glibc (.ci/test-arm64 runs it in Godot).
 # windows-x86_64 on a host that is not Windows is built for x86_64-pc-windows-gnu with sid's Rust
 # and MinGW-w64 (.ci/windows_gnu.sh; .ci/test-windows runs it under Wine).
+# macos-universal is a framework bundle (webrtc_rs.macos.framework) built with Xcode on a Mac,
+# and on any other host by .ci/macos.sh (sid's Rust, zig, LLVM's lld and rcodesign, no SDK).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -68,6 +70,17 @@ place() {
     mv -f "addons/webrtc_rs/lib/.$name.new" "addons/webrtc_rs/lib/$name"
     echo "build_library: addons/webrtc_rs/lib/$name ($platform, $profile)" >&2
 }
+# The same for a bundle (a folder): the old one is moved aside before the new one takes its
+# name, and then removed.
+place_dir() {
+    local from="$1" name="$2" lib=addons/webrtc_rs/lib
+    rm -rf "$lib/.$name.new" "$lib/.$name.old"
+    cp -R "$from" "$lib/.$name.new"
+    if [ -e "$lib/$name" ]; then mv "$lib/$name" "$lib/.$name.old"; fi
+    mv "$lib/.$name.new" "$lib/$name"
+    rm -rf "$lib/.$name.old"
+    echo "build_library: $lib/$name ($platform, $profile)" >&2
+}
 
 case "$platform" in
     linux-x86_64)
@@ -90,16 +103,27 @@ case "$platform" in
         esac
         place "$lib" webrtc_rs.windows.x86_64.dll ;;
     macos-universal)
-        arm="$(MACOSX_DEPLOYMENT_TARGET=11.0 build aarch64-apple-darwin libwebrtc_rs.dylib)"
-        intel="$(MACOSX_DEPLOYMENT_TARGET=10.13 build x86_64-apple-darwin libwebrtc_rs.dylib)"
-        mkdir -p target/universal-apple-darwin
-        lipo -create "$arm" "$intel" -output target/universal-apple-darwin/libwebrtc_rs.dylib
-        # The install name Godot's exporter expects for a library inside the app bundle.
-        install_name_tool -id @rpath/libwebrtc_rs.macos.universal.dylib target/universal-apple-darwin/libwebrtc_rs.dylib
-        # Ad-hoc signature: Apple Silicon refuses to load unsigned code. Exported games are
-        # signed again by Godot's exporter with the developer's identity.
-        codesign --force --sign - target/universal-apple-darwin/libwebrtc_rs.dylib
-        place target/universal-apple-darwin/libwebrtc_rs.dylib libwebrtc_rs.macos.universal.dylib ;;
+        # A framework bundle (.ci/macos_framework.sh): Godot's layout for a macOS GDExtension.
+        source .ci/macos_framework.sh
+        if [ "$(uname -s)" = Darwin ]; then
+            arm="$(MACOSX_DEPLOYMENT_TARGET=11.0 build aarch64-apple-darwin libwebrtc_rs.dylib)"
+            intel="$(MACOSX_DEPLOYMENT_TARGET=10.13 build x86_64-apple-darwin libwebrtc_rs.dylib)"
+            fw="target/universal-apple-darwin/$macos_framework"
+            rm -rf "$fw"
+            mkdir -p "$fw/Resources"
+            lipo -create "$arm" "$intel" -output "$fw/$macos_framework_name"
+            # The install name a framework inside an app bundle's Contents/Frameworks has.
+            install_name_tool -id "$macos_install_name" "$fw/$macos_framework_name"
+            macos_info_plist "$fw/Resources/Info.plist"
+            # Ad-hoc signature: Apple Silicon refuses to load unsigned code. Exported games are
+            # signed again by Godot's exporter with the developer's identity.
+            codesign --force --sign - "$fw"
+            codesign --verify --strict --verbose=2 "$fw"
+        else
+            # Not a Mac: Debian sid's Rust, zig and LLVM's lld build and sign it here.
+            fw="$(bash .ci/macos.sh "$profile" | tail -n 1)"
+        fi
+        place_dir "$fw" "$macos_framework" ;;
     android-arm64)
         android_env aarch64-linux-android aarch64-linux-android
         lib="$(build aarch64-linux-android libwebrtc_rs.so)"; place "$lib" libwebrtc_rs.android.arm64.so ;;

@@ -27,6 +27,12 @@ for file in webrtc_rs.gdextension LICENSE README.md THIRD_PARTY_LICENSES.md lobb
     [ -f "$scratch/addons/webrtc_rs/$file" ] || { echo "check_package: the zip has no addons/webrtc_rs/$file" >&2; exit 1; }
 done
 ls "$scratch"/addons/webrtc_rs/lib/* >/dev/null 2>&1 || { echo "check_package: the zip has no library" >&2; exit 1; }
+# The macOS framework, when the zip has it: whole, and its ad-hoc signature still valid.
+framework="$scratch/addons/webrtc_rs/lib/webrtc_rs.macos.framework"
+if [ -e "$framework" ]; then
+    python3 .ci/check_macos_signature.py "$framework" >&2 \
+        || { echo "check_package: the zip's macOS framework is not validly signed" >&2; exit 1; }
+fi
 # Copies keep their relative `addons` links, which now lead to the unpacked addon.
 cp -a rust/itest "$scratch/rust/itest"
 cp -a demo_project "$scratch/demo_project"

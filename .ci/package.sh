@@ -8,6 +8,7 @@
 #
 #   .ci/package.sh [--allow-missing]
 #
+# A library is a file, or a folder for a bundle (macOS's framework), copied whole.
 # Every library webrtc_rs.gdextension names must be present, unless --allow-missing is
 # given (a run on one machine, which can only build its own platform): then the missing
 # ones are listed, and the zip is named webrtc_rs-<version>-partial.zip.
@@ -45,6 +46,9 @@ missing=()
 for library in "${libraries[@]}"; do
     if [ -f "$library" ]; then
         cp "$library" "$stage/$library"
+    elif [ -d "$library" ]; then
+        # A bundle (macOS's webrtc_rs.macos.framework): the whole folder, signature included.
+        cp -R "$library" "$stage/$library"
     else
         missing+=("$library")
     fi
