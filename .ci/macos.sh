@@ -46,11 +46,9 @@ bin="$(bash .ci/windows_gnu_toolchain.sh | tail -n 1)"
 zig="$(bash .ci/install_zig.sh | tail -n 1)"
 rcodesign="$(bash .ci/install_rcodesign.sh | tail -n 1)"
 
-# Debian 12's LLVM 14 tools: ld64.lld (lld-14); llvm-lipo, llvm-objcopy, llvm-objdump, dsymutil
-# (llvm-14).
+# Debian 12's LLVM 14 tools: ld64.lld (lld-14), llvm-lipo, llvm-objcopy, llvm-objdump (llvm-14).
 if ! command -v ld64.lld-14 >/dev/null || ! command -v llvm-lipo-14 >/dev/null \
-    || ! command -v llvm-objcopy-14 >/dev/null || ! command -v llvm-objdump-14 >/dev/null \
-    || ! command -v dsymutil-14 >/dev/null; then
+    || ! command -v llvm-objcopy-14 >/dev/null || ! command -v llvm-objdump-14 >/dev/null; then
     log "installing Debian's llvm-14 and lld-14"
     export DEBIAN_FRONTEND=noninteractive
     apt-cache show lld-14 >/dev/null 2>&1 || apt-get update -qq >&2
@@ -105,9 +103,6 @@ printf '{"Version":"11.0","CanonicalName":"macosx11.0"}\n' >"$sdk/SDKSettings.js
 # rustc strips Apple binaries with `rust-objcopy` (rustup ships it; sid's rustc does not):
 # LLVM's objcopy under that name does the same job.
 ln -s "$(command -v llvm-objcopy-14)" "$tools/bin/rust-objcopy"
-# A debug build's debug info goes into a .dSYM next to the dylib (rustc's default for Apple
-# targets, split-debuginfo=packed), made by dsymutil: LLVM's, under its plain name.
-ln -s "$(command -v dsymutil-14)" "$tools/bin/dsymutil"
 # zig cc, for what cc-rs builds (ring): the macOS version is in zig's -target; cc-rs's own
 # target, arch, version and sysroot flags are dropped (the sysroot is the stub SDK, which has
 # no headers: zig brings them). -fno-sanitize=all: unoptimised (debug), zig cc would add
