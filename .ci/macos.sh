@@ -99,7 +99,6 @@ exports:
     symbols:         [ _iconv, _iconv_close, _iconv_open, _iconvctl, _iconvlist ]
 ...
 EOF
-printf '{"Version":"11.0","CanonicalName":"macosx11.0"}\n' >"$sdk/SDKSettings.json"
 # rustc strips Apple binaries with `rust-objcopy` (rustup ships it; sid's rustc does not):
 # LLVM's objcopy under that name does the same job.
 ln -s "$(command -v llvm-objcopy-14)" "$tools/bin/rust-objcopy"
@@ -200,6 +199,8 @@ for arch in x86_64 arm64; do
     exports="$(llvm-objdump-14 --macho --arch="$arch" --exports-trie "$binary")"
     grep -qE '[[:space:]]_gdext_rust_init$' <<<"$exports" || fail "$arch slice does not export gdext_rust_init"
     n_exports="$(grep -cE '^0x[0-9A-Fa-f]+[[:space:]]' <<<"$exports" || true)"
+    # Only the entry point: a linker that ignored -exported_symbols_list (zig's) exports all.
+    [ "$n_exports" -eq 1 ] || fail "$arch slice exports $n_exports symbols, not only gdext_rust_init"
     # The first line is the library's own install name (LC_ID_DYLIB).
     mapfile -t dylibs < <(llvm-objdump-14 --macho --arch="$arch" --dylibs-used "$binary" \
         | sed -n 's/^[[:space:]]\{1,\}\(.*\) (compatibility version.*/\1/p')
@@ -216,7 +217,7 @@ for arch in x86_64 arm64; do
         $1 == "cmd" { cmd = $2 }
         (cmd == "LC_BUILD_VERSION" && $1 == "minos") || (cmd == "LC_VERSION_MIN_MACOSX" && $1 == "version") { print $2; exit }')"
     [ "$minos" = "${min_macos[$arch]}" ] || fail "$arch slice is for macOS '$minos'+, not ${min_macos[$arch]}+"
-    log "$arch slice: macOS $minos+, exports $n_exports symbol(s) incl. gdext_rust_init, links ${dylibs[*]:1}"
+    log "$arch slice: macOS $minos+, exports only gdext_rust_init, links ${dylibs[*]:1}"
 done
 # rcodesign verify (0.29) cannot check an ad-hoc signature: it parses the empty CMS blob that
 # ad-hoc signatures carry and fails. .ci/check_macos_signature.py checks what codesign
