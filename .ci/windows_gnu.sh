@@ -2,8 +2,9 @@
 # Builds the addon's Windows x86_64 library here, for x86_64-pc-windows-gnu, with Debian sid's
 # Rust and MinGW-w64 toolchains (.ci/windows_gnu_toolchain.sh), and checks the DLL: it exports
 # gdext_rust_init (the .gdextension's entry_symbol) and imports only DLLs that every Windows
-# 10/11 has. Our early warning for Windows; the shipping Windows build is CI's MSVC one
-# (.ci/build_library.sh windows-x86_64 on a Windows runner).
+# 10/11 has. This is the Windows library of the release zip (.ci/release, through
+# .ci/build_library.sh windows-x86_64 on a host that is not Windows); the workflow's `build`
+# job also builds an MSVC one on a Windows runner.
 #
 #   .ci/windows_gnu.sh [release|debug] [--tests]
 #
