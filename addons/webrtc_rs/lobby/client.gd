@@ -117,9 +117,24 @@ func connection_config() -> Dictionary:
 
 func _open() -> void:
 	_socket = WebSocketPeer.new()
-	var error := _socket.connect_to_url(_url, tls_options)
+	var error := _socket.connect_to_url(_expand_ipv6_literal(_url), tls_options)
 	if error != OK:
 		_fail("cannot connect to %s: %s" % [_url, error_string(error)])
+
+
+## [param url] with an IPv6 literal host written out in full. Godot 4.6's WebSocket client
+## misreads a compressed one: [code]ws://[fd00:211::1]:9080[/code] connects to
+## [code]fd00:211:1::1[/code] (seen with strace), while the expanded form connects.
+static func _expand_ipv6_literal(url: String) -> String:
+	var open := url.find("://[")
+	var close := url.find("]", open)
+	if open < 0 or close < 0:
+		return url
+	var literal := url.substr(open + 4, close - open - 4)
+	var expanded := IP.resolve_hostname(literal, IP.TYPE_IPV6)
+	if expanded.is_empty():
+		return url
+	return url.substr(0, open + 4) + expanded + url.substr(close)
 
 
 func _send(message: Dictionary) -> void:
