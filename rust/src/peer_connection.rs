@@ -287,7 +287,8 @@ impl PeerConnection {
     ///   payload on the connection's transport, all channels and protocol overhead included;
     /// - `candidate_pair` (Dictionary): the path ICE chose — `local_type` and `remote_type`
     ///   (`"host"`, `"srflx"`, `"prflx"` or `"relay"`), `local_address`, `remote_address`,
-    ///   `protocol` (`"udp"`); empty until connected;
+    ///   `protocol` (`"udp"`), `relay_protocol` (how a relayed local candidate reaches its
+    ///   TURN server: `"udp"`, `"tcp"` or `"tls"`; `""` if not relayed); empty until connected;
     /// - `data_channels` (Array of Dictionary): per channel `label`, `id`, `state`
     ///   (the `WebRTCDataChannel.ChannelState` value), `buffered_amount`, `messages_sent`,
     ///   `bytes_sent`, `messages_received`, `bytes_received`.
@@ -316,6 +317,7 @@ impl PeerConnection {
                 "local_address" => &pair.local_address.to_variant(),
                 "remote_address" => &pair.remote_address.to_variant(),
                 "protocol" => &pair.protocol.to_variant(),
+                "relay_protocol" => &pair.relay_protocol.to_variant(),
             },
             None => VarDictionary::new(),
         };

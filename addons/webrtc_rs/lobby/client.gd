@@ -36,6 +36,8 @@ const Protocol := preload("protocol.gd")
 
 ## ICE servers for every connection, as [method WebRTCPeerConnection.initialize] takes them:
 ## [code][{"urls": ["stun:stun.example.org:3478"]}, {"urls": ["turn:..."], "username": "u", "credential": "c"}][/code].
+## When empty (the default), the connections use the ones the lobby server hands out
+## ([member lobby_ice_servers]).
 @export var ice_servers: Array[Dictionary] = []
 ## The addon's own options for every connection (the [code]"webrtc_rs"[/code] dictionary of
 ## [method WebRTCPeerConnection.initialize]), e.g. [code]{"interfaces": ["lo"]}[/code].
@@ -53,6 +55,9 @@ var peer_id := 0
 var lobby_name := ""
 ## [code]"mesh"[/code] or [code]"server"[/code].
 var mode := "mesh"
+## The STUN and TURN servers the lobby server handed out on [signal joined] (TURN with
+## credentials made for this peer); used unless [member ice_servers] is set.
+var lobby_ice_servers: Array[Dictionary] = []
 
 var _socket := WebSocketPeer.new()
 var _url := ""
@@ -108,8 +113,9 @@ func leave() -> void:
 ## The configuration given to every [method WebRTCPeerConnection.initialize].
 func connection_config() -> Dictionary:
 	var config := {}
-	if not ice_servers.is_empty():
-		config["iceServers"] = ice_servers
+	var servers := ice_servers if not ice_servers.is_empty() else lobby_ice_servers
+	if not servers.is_empty():
+		config["iceServers"] = servers
 	if not webrtc_rs_options.is_empty():
 		config["webrtc_rs"] = webrtc_rs_options
 	return config
@@ -181,6 +187,13 @@ func _handle(text: String) -> void:
 		return
 	match message["type"]:
 		"joined":
+			lobby_ice_servers.clear()
+			var servers: Variant = message.get("iceServers", [])
+			if typeof(servers) == TYPE_ARRAY and servers.all(func(server: Variant) -> bool:
+					return typeof(server) == TYPE_DICTIONARY and server.has("urls")):
+				lobby_ice_servers.assign(servers)
+			else:
+				_fail("the lobby server sent unusable iceServers (%s): connecting without them" % JSON.stringify(servers).left(80))
 			_on_joined(int(message["id"]), str(message["lobby"]), str(message["mode"]))
 		"peer_connected":
 			_on_peer_connected(int(message["id"]))

@@ -13,7 +13,12 @@ extends SceneTree
 ## [code]--max-peers-per-lobby 16[/code], [code]--max-lobbies-per-address 32[/code],
 ## [code]--max-connections 4096[/code], [code]--max-connections-per-address 256[/code],
 ## [code]--join-timeout 10[/code], [code]--handshake-timeout 5[/code], [code]--heartbeat-interval 15[/code],
-## [code]--allow-named-lobbies false[/code]. Exits with 2 on a bad switch or if it cannot listen.
+## [code]--allow-named-lobbies false[/code]. ICE servers for the players:
+## [code]--stun-urls stun:HOST:3478[/code] and [code]--turn-urls turn:HOST:3478,turns:HOST:443[/code]
+## (comma-separated) with [code]--turn-secret-file FILE[/code] (or [code]--turn-secret S[/code],
+## which other users of the machine can see) holding coturn's [code]static-auth-secret[/code],
+## and [code]--turn-credential-lifetime 86400[/code] (seconds).
+## Exits with 2 on a bad switch or if it cannot listen.
 
 const Server := preload("server.gd")
 const DEFAULT_PORT := 9080
@@ -36,7 +41,7 @@ func _initialize() -> void:
 	_stats_interval = float(options.get("stats-interval", 0))
 	_server.verbose = not options.has("quiet")
 	for key: String in options:
-		if key in ["port", "bind", "fps", "quiet", "stats-interval", "tls-key", "tls-cert"]:
+		if key in ["port", "bind", "fps", "quiet", "stats-interval", "tls-key", "tls-cert", "turn-secret-file"]:
 			if key != "quiet" and typeof(options[key]) == TYPE_BOOL:
 				return _fail("--%s needs a value" % key)
 			continue
@@ -44,6 +49,8 @@ func _initialize() -> void:
 		if not property in _server or property in ["tls_options", "name"]:
 			return _fail("unknown switch --%s" % key)
 		var current: Variant = _server.get(property)
+		if typeof(options[key]) == TYPE_BOOL and typeof(current) != TYPE_BOOL:
+			return _fail("--%s needs a value" % key)
 		var text := str(options[key])
 		match typeof(current):
 			TYPE_BOOL:
@@ -54,12 +61,21 @@ func _initialize() -> void:
 				if not text.is_valid_int() or int(text) < 0:
 					return _fail("--%s takes a whole number >= 0" % key)
 				_server.set(property, int(text))
+			TYPE_STRING:
+				_server.set(property, text)
+			TYPE_PACKED_STRING_ARRAY:
+				_server.set(property, text.split(",", false))
 			TYPE_FLOAT:
 				# Timeouts must be positive; a heartbeat interval of 0 turns the pings off.
 				var least := 0.0 if property == "heartbeat_interval" else 0.001
 				if not text.is_valid_float() or float(text) < least:
 					return _fail("--%s takes a number of seconds %s" % [key, ">= 0" if least == 0.0 else "> 0"])
 				_server.set(property, float(text))
+	if options.has("turn-secret-file"):
+		var secret := FileAccess.get_file_as_string(str(options["turn-secret-file"])).strip_edges()
+		if secret.is_empty():
+			return _fail("cannot read a secret from --turn-secret-file %s" % options["turn-secret-file"])
+		_server.turn_secret = secret
 	if options.has("tls-key") != options.has("tls-cert"):
 		return _fail("--tls-key and --tls-cert go together")
 	if options.has("tls-key"):

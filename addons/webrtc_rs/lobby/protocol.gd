@@ -12,7 +12,8 @@ extends RefCounted
 ##   {"type": "candidate", "to": <peer id>, "mid": "<mid>", "index": <int>, "candidate": "<line>"}
 ##   {"type": "seal"}                     (lobby host only: no one else may join)
 ## server -> client
-##   {"type": "joined", "v": 1, "id": <your id>, "lobby": "<name>", "mode": "mesh" | "server"}
+##   {"type": "joined", "v": 1, "id": <your id>, "lobby": "<name>", "mode": "mesh" | "server",
+##    "iceServers": [{"urls": [...], "username": "...", "credential": "..."}] (optional)}
 ##   {"type": "peer_connected" | "peer_disconnected", "id": <peer id>}
 ##   {"type": "offer" | "answer" | "candidate", "from": <peer id>, ...as sent}
 ##   {"type": "sealed"}

@@ -58,6 +58,22 @@ const Protocol := preload("protocol.gd")
 @export var allow_named_lobbies := true
 ## Whether to print joins and departures (errors are always reported with push_error).
 @export var verbose := true
+## STUN servers handed to every peer in [code]joined[/code], which lets players behind home
+## routers find their public address, e.g. [code]["stun:turn.example.org:3478"][/code].
+@export var stun_urls: PackedStringArray = []
+## TURN servers handed to every peer in [code]joined[/code], with credentials made for it from
+## [member turn_secret] (coturn's [code]use-auth-secret[/code] REST scheme), e.g.
+## [code]["turn:turn.example.org:3478", "turn:turn.example.org:3478?transport=tcp",
+## "turns:turn.example.org:443"][/code]. They relay when no direct path exists (symmetric
+## NATs, UDP blocked).
+@export var turn_urls: PackedStringArray = []
+## The secret shared with the TURN server (coturn's [code]static-auth-secret[/code]). Each
+## peer gets username [code]<expiry>:<peer id>[/code] and credential
+## [code]base64(HMAC-SHA1(turn_secret, username))[/code], which the TURN server checks itself.
+@export var turn_secret := ""
+## Seconds the TURN credentials handed out stay valid. An allocation made in time is kept
+## alive past it by refreshes; a new connection needs a fresh credential (join again).
+@export var turn_credential_lifetime := 86400.0
 ## TLS for [code]wss://[/code]: [method TLSOptions.server] with a key and certificate. Null
 ## (the default) for plain [code]ws://[/code]. Set before [method listen].
 var tls_options: TLSOptions = null
@@ -105,6 +121,10 @@ class Lobby:
 ## Starts listening on [param port] at [param bind_address] ("*" for every address,
 ## "127.0.0.1" for this machine only). Returns OK or the TCPServer's error.
 func listen(port: int, bind_address := "127.0.0.1") -> Error:
+	var problem := _check_ice_options()
+	if not problem.is_empty():
+		push_error("[lobby server] " + problem)
+		return ERR_INVALID_PARAMETER
 	var error := _tcp.listen(port, bind_address)
 	if error == OK:
 		if verbose:
@@ -310,7 +330,11 @@ func _join(client: Client, lobby_name: String, mode: String, secret: String) -> 
 	client.id = lobby.next_id
 	lobby.next_id += 1
 	_stats["joins"] += 1
-	_send(client, {"type": "joined", "v": Protocol.VERSION, "id": client.id, "lobby": lobby.name, "mode": lobby.mode})
+	var joined := {"type": "joined", "v": Protocol.VERSION, "id": client.id, "lobby": lobby.name, "mode": lobby.mode}
+	var ice_servers := ice_servers_for(client.id)
+	if not ice_servers.is_empty():
+		joined["iceServers"] = ice_servers
+	_send(client, joined)
 	for other_id in lobby.members.keys():  # A send may disconnect a member.
 		if not lobby.members.has(other_id):
 			continue
@@ -324,6 +348,37 @@ func _join(client: Client, lobby_name: String, mode: String, secret: String) -> 
 		print("[lobby server] peer %d joined lobby '%s' (%s mode, %d members)" % [
 				client.id, _shown(lobby), lobby.mode, lobby.members.size()])
 	peer_joined.emit(lobby.name, client.id)
+
+
+## The ICE servers handed to peer [param id] in [code]joined[/code], as
+## [method WebRTCPeerConnection.initialize] takes them: the [member stun_urls], and the
+## [member turn_urls] with a credential valid for [member turn_credential_lifetime] seconds.
+func ice_servers_for(id: int) -> Array[Dictionary]:
+	var servers: Array[Dictionary] = []
+	if not stun_urls.is_empty():
+		servers.append({"urls": Array(stun_urls)})
+	if not turn_urls.is_empty():
+		var expiry := int(Time.get_unix_time_from_system() + turn_credential_lifetime)
+		var username := "%d:%d" % [expiry, id]
+		var credential := Marshalls.raw_to_base64(Crypto.new().hmac_digest(HashingContext.HASH_SHA1,
+				turn_secret.to_utf8_buffer(), username.to_utf8_buffer()))
+		servers.append({"urls": Array(turn_urls), "username": username, "credential": credential})
+	return servers
+
+
+## What is wrong with the ICE server options, or "" when nothing is.
+func _check_ice_options() -> String:
+	for url in stun_urls:
+		if not url.begins_with("stun:"):
+			return "stun_urls: '%s' is not a stun: URL" % url
+	for url in turn_urls:
+		if not (url.begins_with("turn:") or url.begins_with("turns:")):
+			return "turn_urls: '%s' is not a turn: or turns: URL" % url
+	if not turn_urls.is_empty() and turn_secret.is_empty():
+		return "turn_urls need turn_secret (the TURN server's static-auth-secret)"
+	if turn_credential_lifetime <= 0.0:
+		return "turn_credential_lifetime must be more than 0 seconds"
+	return ""
 
 
 ## 128 random bits, as 32 hexadecimal digits.

@@ -63,6 +63,140 @@ func test_c_dual_stack_gathers_both_families() -> void:
 				"player %s's get_stats() names the pair ICE picked (%s)" % [player.get("id"), path])
 
 
+## d. Two players, each behind a home router (NAT with endpoint-independent mapping, as
+## Linux's masquerade keeps the source port): they find their public addresses with the STUN
+## server the lobby hands out and reach each other directly.
+func test_d_two_players_behind_home_routers_meet_through_stun() -> void:
+	var players := await _behind_nats("", _lobby_ice_args(["stun:%s:3478" % PUBLIC], ["turn:%s:3478" % PUBLIC]))
+	for player in players:
+		var path: Dictionary = player.get("path", {})
+		# ICE pairs a server-reflexive candidate under its base (RFC 8445 6.1.2.4), so the
+		# local end shows as the host address the NAT maps.
+		check(path.get("local_type") in ["host", "srflx"], "player %s sends directly, not through the relay (%s)" % [player.get("id"), path])
+		check(path.get("remote_type") in ["srflx", "prflx"], "player %s reaches the other's NAT mapping (%s)" % [player.get("id"), path])
+
+
+## d. The same behind symmetric NATs (a new port for every destination): only the TURN relay
+## the lobby hands out (credentials from coturn's shared secret) connects them.
+func test_d_symmetric_nats_connect_through_the_lobby_s_turn_server() -> void:
+	var players := await _behind_nats("random", _lobby_ice_args(["stun:%s:3478" % PUBLIC], ["turn:%s:3478" % PUBLIC]))
+	_check_relayed(players, "udp")
+
+
+## e. UDP blocked between the players and the internet (a school or office firewall): only
+## TURN over TCP gets through.
+func test_e_udp_blocked_turn_over_tcp() -> void:
+	var players := await _behind_nats("", _lobby_ice_args([], ["turn:%s:3478?transport=tcp" % PUBLIC]), true)
+	_check_relayed(players, "tcp")
+
+
+## e. The same through TURN over TLS on port 443 (coturn with a certificate from a test
+## authority the players trust through SSL_CERT_FILE).
+func test_e_udp_blocked_turn_over_tls_on_443() -> void:
+	var players := await _behind_nats("", _lobby_ice_args([], ["turns:%s:443?transport=tcp" % PUBLIC]), true)
+	_check_relayed(players, "tls")
+
+
+const PUBLIC := "203.0.113.1"
+const TURN_SECRET := "lab-shared-secret"
+
+
+## Lobby switches handing out `stun` and `turn` URLs (TURN credentials from TURN_SECRET).
+func _lobby_ice_args(stun: Array, turn: Array) -> Array:
+	var args := []
+	if not stun.is_empty():
+		args += ["--stun-urls", ",".join(stun)]
+	if not turn.is_empty():
+		args += ["--turn-urls", ",".join(turn), "--turn-secret", TURN_SECRET]
+	return args
+
+
+## Builds the internet of cases d and e and plays on it: a "public" namespace (PUBLIC on a
+## bridge) running coturn and the lobby server, and two home networks, each a player at
+## 192.168.1.2 behind its router (192.168.1.1, public 203.0.113.11 and .12) that masquerades
+## with nftables, `nat_flags` ("random": a new port per destination, i.e. symmetric NAT).
+## With `block_udp` the routers forward no UDP.
+func _behind_nats(nat_flags: String, lobby_args: Array, block_udp := false) -> Array:
+	_lab = NetLab.new(self)
+	if not _lab.available():
+		return []
+	var turnserver := OS.get_environment("WEBRTC_RS_TURNSERVER")
+	if not check(not turnserver.is_empty(), "WEBRTC_RS_TURNSERVER is not set: run the suite through .ci/test"):
+		return []
+	var ok := (_lab.run(["ip", "-n", _lab.ns("pub"), "link", "add", "br0", "type", "bridge"])
+			and _lab.up("pub", "br0") and _lab.address("pub", "br0", PUBLIC + "/24")
+			# The rest of the internet: a gateway that never answers, so that what coturn
+			# relays towards a player's private address vanishes, as on the internet, instead
+			# of failing the send (coturn closes an allocation whose send fails).
+			and _lab.route("pub", ["default", "via", "203.0.113.254"]))
+	for i in [1, 2]:
+		var router := "nat%d" % i
+		var player := "p%d" % i
+		ok = ok and _lab.wire(router, "wan0", "pub", "n%d" % i) \
+				and _lab.run(["ip", "-n", _lab.ns("pub"), "link", "set", "n%d" % i, "master", "br0"]) \
+				and _lab.address(router, "wan0", "203.0.113.1%d/24" % i) \
+				and _lab.wire(player, "eth0", router, "lan0") \
+				and _lab.address(router, "lan0", "192.168.1.1/24") \
+				and _lab.address(player, "eth0", "192.168.1.2/24") \
+				and _lab.route(player, ["default", "via", "192.168.1.1"]) \
+				and _lab.router(router, _nat_rules(nat_flags, block_udp))
+	if not ok:
+		return []
+	var dir := OS.get_user_data_dir().path_join("netlab-turn-%d" % (randi() % 1000000))
+	DirAccess.make_dir_recursive_absolute(dir)
+	var env := {}
+	var coturn := ["-n", "--no-cli", "--no-dtls", "--fingerprint", "--use-auth-secret",
+			"--static-auth-secret", TURN_SECRET, "--realm", "lab.test", "--listening-ip", PUBLIC,
+			"--relay-ip", PUBLIC, "--listening-port", "3478", "--min-port", "49152", "--max-port", "49352",
+			"--no-multicast-peers", "--verbose", "--pidfile", dir.path_join("turnserver.pid"), "--log-file", "stdout", "--simple-log"]
+	if lobby_args.any(func(arg: String) -> bool: return arg.contains("turns:")):
+		var python := OS.get_environment("WEBRTC_RS_AIORTC_PYTHON")
+		if not check(not python.is_empty(), "WEBRTC_RS_AIORTC_PYTHON is not set: run the suite through .ci/test"):
+			return []
+		if not _lab.run([python, ProjectSettings.globalize_path("res://lab/make_cert.py"), dir, PUBLIC]):
+			return []
+		coturn += ["--tls-listening-port", "443", "--cert", dir.path_join("server.crt"), "--pkey", dir.path_join("server.key")]
+		env["SSL_CERT_FILE"] = dir.path_join("ca.crt")
+	else:
+		coturn.append("--no-tls")
+	_lab.spawn("pub", dir.path_join("coturn.log"), turnserver, coturn)
+	var players := await _play("pub", PUBLIC, ["p1", "p2"], lobby_args, "-", env)
+	if players.is_empty():
+		_show_tail(dir.path_join("coturn.log"))
+	return players
+
+
+## nftables for a home router: masquerade what leaves through wan0 (with `flags`, e.g.
+## "random"), and with `block_udp` forward no UDP at all.
+func _nat_rules(flags: String, block_udp: bool) -> String:
+	var rules := "table ip nat {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n"
+	rules += "  oifname \"wan0\" masquerade %s\n }\n}\n" % flags
+	# A home router answers nothing unsolicited on its public side. Dropped here, such a
+	# packet (the other player's first check, arriving before this side's own went out)
+	# leaves no conntrack entry behind that would take the mapping this side's next packet
+	# needs and push it onto another port.
+	rules += "table ip router {\n chain input {\n  type filter hook input priority filter; policy accept;\n"
+	rules += "  iifname \"wan0\" ct state new drop\n }\n}\n"
+	if block_udp:
+		rules += "table inet firewall {\n chain forward {\n  type filter hook forward priority filter; policy accept;\n"
+		rules += "  meta l4proto udp drop\n }\n}\n"
+	return rules
+
+
+## Both players connected through the TURN relay, reached over `relay_protocol`.
+func _check_relayed(players: Array, relay_protocol: String) -> void:
+	for player: Dictionary in players:
+		var path: Dictionary = player.get("path", {})
+		check(path.get("local_type") == "relay" or path.get("remote_type") == "relay",
+				"player %s's path goes through the relay (%s)" % [player.get("id"), path])
+	check(players.any(func(p: Dictionary) -> bool: return p.get("path", {}).get("local_type") == "relay"),
+			"a player sends from its relayed address")
+	for player: Dictionary in players:
+		var path: Dictionary = player.get("path", {})
+		if path.get("local_type") == "relay":
+			check_eq(path.get("relay_protocol"), relay_protocol, "player %s reaches its TURN server over" % player.get("id"))
+
+
 ## Starts a lobby server in `server_role` (reached at http host `server_host`) and one player
 ## in each of `roles`; waits until both have exchanged RPCs and the payload; returns their
 ## final status (empty after recording a failure). `env` goes to the players.

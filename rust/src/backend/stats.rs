@@ -2,6 +2,7 @@
 //! of path was chosen), read from webrtc-rs's W3C statistics report, plus per-channel counters
 //! the channel tasks keep themselves.
 
+use rtc::peer_connection::transport::{RTCIceCandidateType, RTCIceServerTransportProtocol};
 use rtc::statistics::stats::ice_candidate::RTCIceCandidateStats;
 use std::sync::atomic::{AtomicU64, Ordering};
 use webrtc::peer_connection::{RTCStatsReport, RTCStatsReportEntry};
@@ -29,6 +30,9 @@ pub struct CandidatePair {
     pub remote_address: String,
     /// "udp" or "tcp".
     pub protocol: String,
+    /// How a relayed local candidate reaches its TURN server: "udp", "tcp" or "tls"; empty
+    /// when the local candidate is not relayed.
+    pub relay_protocol: String,
 }
 
 impl TransportStats {
@@ -86,9 +90,27 @@ impl TransportStats {
                 remote_type: remote
                     .map_or_else(|| "prflx".to_owned(), |r| r.candidate_type.to_string()),
                 remote_address: remote.map(address).unwrap_or_default(),
+                relay_protocol: relay_protocol(local),
             });
         }
         stats
+    }
+}
+
+/// How a relayed candidate reaches its TURN server: its statistics' `relayProtocol`, or where
+/// that is not filled in, what the URL it was gathered from says (`turns:` is TLS,
+/// `?transport=tcp` TCP, otherwise UDP).
+fn relay_protocol(candidate: &RTCIceCandidateStats) -> String {
+    if candidate.candidate_type != RTCIceCandidateType::Relay {
+        return String::new();
+    }
+    match candidate.relay_protocol {
+        RTCIceServerTransportProtocol::Udp => "udp".to_owned(),
+        RTCIceServerTransportProtocol::Tcp => "tcp".to_owned(),
+        RTCIceServerTransportProtocol::Tls => "tls".to_owned(),
+        _ if candidate.url.starts_with("turns:") => "tls".to_owned(),
+        _ if candidate.url.contains("transport=tcp") => "tcp".to_owned(),
+        _ => "udp".to_owned(),
     }
 }
 
