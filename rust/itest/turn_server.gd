@@ -6,18 +6,21 @@ const USER := "webrtc"
 const PASSWORD := "s3cret"
 
 
-## Starts coturn (killed when `test` ends); returns {"url": "turn:127.0.0.1:PORT", "pid": PID},
+## Starts coturn (killed when `test` ends), with one user or, given `shared_secret`, coturn's
+## shared-secret credentials (use-auth-secret); returns {"url": "turn:127.0.0.1:PORT", "pid": PID},
 ## or an empty URL after recording a failure. coturn takes a moment to listen: callers give
 ## their connections a generous deadline.
-static func start(test: TestCase) -> Dictionary:
+static func start(test: TestCase, shared_secret := "") -> Dictionary:
 	var turnserver := OS.get_environment("WEBRTC_RS_TURNSERVER")
 	if not test.check(not turnserver.is_empty(), "WEBRTC_RS_TURNSERVER is not set: run the suite through .ci/test, which installs coturn"):
 		return {"url": "", "pid": -1}
 	var port := TestCase.server_port()
 	var relay_low := 40000 + randi() % 10000
+	# A shared secret: coturn's REST scheme (time-limited credentials a lobby server makes).
+	var auth := ["--use-auth-secret", "--static-auth-secret", shared_secret] if not shared_secret.is_empty() \
+			else ["--lt-cred-mech", "--user", "%s:%s" % [USER, PASSWORD]]
 	var pid := OS.create_process(turnserver, [
-		"-n", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint", "--lt-cred-mech",
-		"--realm", "webrtc_rs.test", "--user", "%s:%s" % [USER, PASSWORD],
+		"-n", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint", "--realm", "webrtc_rs.test"] + auth + [
 		"--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1", "--listening-port", str(port),
 		"--min-port", str(relay_low), "--max-port", str(relay_low + 200),
 		# Peers are on loopback here, which coturn refuses by default.

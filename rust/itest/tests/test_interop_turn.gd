@@ -47,3 +47,54 @@ func test_wrong_turn_credentials_fail_with_a_clear_error() -> void:
 	check_eq(pair.candidates_a, PackedStringArray(), "no candidates without a relay")
 	check(pair.channel_a.get_ready_state() != WebRTCDataChannel.STATE_OPEN, "nothing opened")
 	errors.take()
+
+
+## The lobby server's TURN credentials (coturn's shared-secret scheme): fresh ones get a relay,
+## expired and forged ones are refused by coturn and the connection fails saying why.
+func test_lobby_turn_credentials_fresh_expired_and_forged() -> void:
+	const SECRET := "lobby-turn-secret"
+	var url: String = TurnServer.start(self, SECRET)["url"]
+	if url.is_empty():
+		return
+	var lobby := WebRTCLobbyServer.new()
+	lobby.turn_urls = [url]
+	lobby.turn_secret = SECRET
+	lobby.turn_credential_lifetime = 600.0
+	var fresh: Dictionary = lobby.ice_servers_for(7)[0]
+	lobby.free()
+	var expiry := int(str(fresh["username"]).get_slice(":", 0))
+	var now := int(Time.get_unix_time_from_system())
+	check(expiry >= now + 590 and expiry <= now + 610, "the username starts with the expiry time (%s)" % fresh["username"])
+	check_eq(str(fresh["username"]).get_slice(":", 1), "7", "the username names the peer")
+	# The same scheme worked out here: base64(HMAC-SHA1(secret, "<expiry>:<peer>")).
+	var expired_name := "%d:7" % (now - 60)
+	var expired := {"urls": [url], "username": expired_name, "credential": Marshalls.raw_to_base64(
+			Crypto.new().hmac_digest(HashingContext.HASH_SHA1, SECRET.to_utf8_buffer(), expired_name.to_utf8_buffer()))}
+	var forged := fresh.duplicate()
+	forged["credential"] = Marshalls.raw_to_base64("not the secret's HMAC".sha1_buffer())
+	var config := func(server: Dictionary) -> Dictionary:
+		return {"iceServers": [server], "iceTransportPolicy": "relay", "webrtc_rs": {"interfaces": ["lo"]}}
+	# Fresh: a relay-only connection opens through coturn.
+	var pair := make_pair(true, config.call(fresh))
+	pair.channel_a = pair.a.create_data_channel("relayed", {"negotiated": true, "id": 1})
+	pair.channel_b = pair.b.create_data_channel("relayed", {"negotiated": true, "id": 1})
+	check_eq(pair.a.create_offer(), OK, "create_offer()")
+	await wait_until(func() -> bool:
+		return pair.channel_a.get_ready_state() == WebRTCDataChannel.STATE_OPEN \
+				and pair.channel_b.get_ready_state() == WebRTCDataChannel.STATE_OPEN,
+		"a relay-only connection with the lobby's fresh credentials", 30.0)
+	for refused: Array in [["expired", expired], ["forged", forged]]:
+		var bad := make_pair(true, config.call(refused[1]))
+		bad.channel_a = bad.a.create_data_channel("relayed", {"negotiated": true, "id": 1})
+		bad.b.create_data_channel("relayed", {"negotiated": true, "id": 1})
+		errors.take()
+		check_eq(bad.a.create_offer(), OK, "create_offer()")
+		var logged := PackedStringArray()
+		await wait_until(func() -> bool:
+			logged.append_array(errors.take())
+			return bad.a.get_connection_state() == WebRTCPeerConnection.STATE_FAILED,
+			"the connection with %s credentials to fail" % refused[0], 20.0)
+		check("".join(logged).contains("no TURN server granted an allocation"),
+				"%s credentials: the error says why: %s" % [refused[0], logged])
+		check_eq(bad.candidates_a, PackedStringArray(), "%s credentials: no relayed candidate" % refused[0])
+	errors.take()
