@@ -168,7 +168,9 @@ func test_a_server_without_named_lobbies_only_hands_out_random_names() -> void:
 
 func test_the_server_script_refuses_bad_switches() -> void:
 	for extra: Array in [["--max-errors", "lots"], ["--no-such-limit", "1"], ["--tls-key", "/nonexistent.key"],
-			["--allow-named-lobbies", "maybe"], ["--heartbeat-interval", "-1"], ["--quiet", "stray"], ["--port", "70000"], ["--bind"]]:
+			["--allow-named-lobbies", "maybe"], ["--heartbeat-interval", "-1"], ["--quiet", "stray"], ["--port", "70000"], ["--bind"],
+			["--turn-urls", "turn:127.0.0.1:3478"], ["--stun-urls", "http://example.org"], ["--turn-secret"],
+			["--turn-urls", "stun:127.0.0.1", "--turn-secret", "s"], ["--turn-secret-file", "/nonexistent"]]:
 		var output := []
 		# A server that starts after all would run forever: `timeout` ends it (exit code 124).
 		var code := OS.execute("timeout", ["20", godot_command()] + lobby_server_args(server_port(), extra), output, true)
