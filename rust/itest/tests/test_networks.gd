@@ -144,21 +144,19 @@ func _behind_nats(nat_flags: String, lobby_args: Array, block_udp := false) -> A
 		return []
 	var dir := OS.get_user_data_dir().path_join("netlab-turn-%d" % (randi() % 1000000))
 	DirAccess.make_dir_recursive_absolute(dir)
-	var env := {}
-	var coturn := ["-n", "--no-cli", "--no-dtls", "--fingerprint", "--use-auth-secret",
-			"--static-auth-secret", TURN_SECRET, "--realm", "lab.test", "--listening-ip", PUBLIC,
-			"--relay-ip", PUBLIC, "--listening-port", "3478", "--min-port", "49152", "--max-port", "49352",
-			"--no-multicast-peers", "--verbose", "--pidfile", dir.path_join("turnserver.pid"), "--log-file", "stdout", "--simple-log"]
-	if lobby_args.any(func(arg: String) -> bool: return arg.contains("turns:")):
-		var python := OS.get_environment("WEBRTC_RS_AIORTC_PYTHON")
-		if not check(not python.is_empty(), "WEBRTC_RS_AIORTC_PYTHON is not set: run the suite through .ci/test"):
-			return []
-		if not _lab.run([python, ProjectSettings.globalize_path("res://lab/make_cert.py"), dir, PUBLIC]):
-			return []
-		coturn += ["--tls-listening-port", "443", "--cert", dir.path_join("server.crt"), "--pkey", dir.path_join("server.key")]
-		env["SSL_CERT_FILE"] = dir.path_join("ca.crt")
-	else:
-		coturn.append("--no-tls")
+	# coturn as docs/turnserver.conf sets it up, with the lab's addresses, a certificate from a
+	# test authority the players trust (SSL_CERT_FILE), and the lobby's secret.
+	var python := OS.get_environment("WEBRTC_RS_AIORTC_PYTHON")
+	if not check(not python.is_empty(), "WEBRTC_RS_AIORTC_PYTHON is not set: run the suite through .ci/test"):
+		return []
+	if not _lab.run([python, ProjectSettings.globalize_path("res://lab/make_cert.py"), dir, PUBLIC]):
+		return []
+	var env := {"SSL_CERT_FILE": dir.path_join("ca.crt")}
+	var config := ProjectSettings.globalize_path("res://").path_join("../../docs/turnserver.conf").simplify_path()
+	var coturn := ["-c", config, "--static-auth-secret", TURN_SECRET, "--realm", "lab.test",
+			"--listening-ip", PUBLIC, "--relay-ip", PUBLIC, "--cert", dir.path_join("server.crt"),
+			"--pkey", dir.path_join("server.key"), "--min-port", "49152", "--max-port", "49352",
+			"--pidfile", dir.path_join("turnserver.pid"), "--log-file", "stdout", "--simple-log", "--verbose"]
 	_lab.spawn("pub", dir.path_join("coturn.log"), turnserver, coturn)
 	var players := await _play("pub", PUBLIC, ["p1", "p2"], lobby_args, "-", env)
 	if players.is_empty():
