@@ -105,9 +105,13 @@ static func _make_certificates(dir: String) -> bool:
 				"-CAkey", dir.path_join("ca.key"), "-CAcreateserial", "-out", dir.path_join("server.pem"),
 				"-days", "2", "-extfile", dir.path_join("server.ext")],
 	]
+	# .ci/common.sh (export_interop_peers) installs it and names it; else the one on PATH.
+	var openssl := OS.get_environment("WEBRTC_RS_OPENSSL")
+	if openssl.is_empty():
+		openssl = "openssl"
 	for step: Array in steps:
 		var output := []
-		if OS.execute("openssl", step, output, true) != 0:
+		if OS.execute(openssl, step, output, true) != 0:
 			printerr("openssl %s: %s" % [" ".join(step), "".join(output)])
 			return false
 	return true
