@@ -30,7 +30,10 @@ export_interop_peers() {
     WEBRTC_RS_CHROMIUM="$(bash .ci/install_from_debian.sh chromium chromium | tail -n 1)"
     WEBRTC_RS_TURNSERVER="$(bash .ci/install_from_debian.sh turnserver coturn | tail -n 1)"
     WEBRTC_RS_NFT="$(bash .ci/install_from_debian.sh nft nftables | tail -n 1)"
-    export WEBRTC_RS_AIORTC_PYTHON WEBRTC_RS_CHROMIUM WEBRTC_RS_TURNSERVER WEBRTC_RS_NFT
+    # Makes the test CA and certificate for the TURN-over-TLS tests (rust/itest/turn_server.gd).
+    WEBRTC_RS_OPENSSL="$(bash .ci/install_from_debian.sh openssl openssl | tail -n 1)"
+    export WEBRTC_RS_AIORTC_PYTHON WEBRTC_RS_CHROMIUM WEBRTC_RS_TURNSERVER WEBRTC_RS_NFT \
+        WEBRTC_RS_OPENSSL
 }
 
 # Imports a project once so Godot registers the addon's .gdextension.

@@ -99,7 +99,8 @@ if [ "${1:-}" = "--test" ]; then
             # The driver's virtual-clock tests need the mock runtime. The wildcard-bind test
             # expects a non-loopback interface, which the test namespace does not have.
             webrtc-*)
-                args+=(--features runtime-mock --test data_channel_close_delivers_earlier_messages)
+                args+=(--features runtime-mock --test data_channel_close_delivers_earlier_messages
+                    --test turn_over_tcp_rebind --test turn_relayed_setup)
                 skip=(--skip expand_wildcard_deduplicates_against_configured_addresses)
                 ;;
         esac
