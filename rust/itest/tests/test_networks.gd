@@ -236,9 +236,12 @@ func _play(server_role: String, server_host: String, roles: Array, lobby_args: A
 			check_eq(int(player["received"]), PAYLOAD, "bytes player %d received" % id)
 			check_eq(player["sha256"], player["payload_sha256"], "the receiver's hash equals the sender's")
 		var path: Dictionary = player["path"]
-		print("    player %d: %s %s/%s %s -> %s, setup %d ms" % [id, path.get("protocol", "?"),
-				path.get("local_type", "?"), path.get("remote_type", "?"), path.get("local_address", "?"),
-				path.get("remote_address", "?"), player["setup_ms"]])
+		var relay := ""
+		if not str(path.get("relay_protocol", "")).is_empty():
+			relay = " (TURN over %s)" % path["relay_protocol"]
+		print("    player %d: %s %s/%s%s %s -> %s, setup %d ms" % [id, path.get("protocol", "?"),
+				path.get("local_type", "?"), path.get("remote_type", "?"), relay,
+				path.get("local_address", "?"), path.get("remote_address", "?"), player["setup_ms"]])
 	return players
 
 
