@@ -248,8 +248,8 @@ impl IWebRtcPeerConnectionExtension for PeerConnection {
             // `message` events before `close`: a close reached while packets wait unread
             // waits one poll, so the game gets a frame to read them. WebRTCMultiplayerPeer
             // forgets a peer the moment its connection or a channel stops being open, before
-            // SceneMultiplayer reads that peer's packets: an RPC sent just before a peer left
-            // (a host relaying the last message of a match, then quitting) was lost.
+            // SceneMultiplayer reads that peer's packets, so without this an RPC sent just
+            // before a peer leaves would be lost.
             if applied >= held_back && event.ends_delivery() && self.has_unread_packets() {
                 events.push_front(event);
                 break;

@@ -200,11 +200,11 @@ impl Writers {
     /// Holds a channel's close until the connection's other channels have gone quiet.
     ///
     /// Each channel has its own reader task and webrtc-rs its own queue per channel, so a
-    /// close on one channel can overtake messages another channel received just before it;
-    /// WebRTCMultiplayerPeer forgets a peer as soon as any of its channels closes, and a
-    /// host that relays a last RPC and then frees the peer's channels (one stream reset per
-    /// channel) lost that RPC. The messages are already in their channels' queues when the
-    /// close arrives, so a short quiet period lets their readers deliver them first.
+    /// close on one channel can overtake messages another channel received just before it.
+    /// WebRTCMultiplayerPeer forgets a peer as soon as any of its channels closes, so a last
+    /// RPC relayed just before the peer's channels are freed (one stream reset per channel)
+    /// would be lost. The messages are already in their channels' queues when the close
+    /// arrives, so a short quiet period lets their readers deliver them first.
     async fn quiet(&self) {
         let deadline = Instant::now() + CLOSE_HOLD;
         while Instant::now() < deadline {
@@ -536,7 +536,7 @@ async fn send(end: &ChannelEnd, channel: &Arc<dyn DataChannel>, is_string: bool,
         Ok(()) => {
             end.shared.counters.sent(size);
             // Once per batch rather than per message: asking costs a round through
-            // webrtc-rs's core lock, a third of what sending a 64-byte message costs.
+            // webrtc-rs's core lock, a sizeable share of what sending a small message costs.
             if end.outgoing.is_empty() {
                 end.shared.sample_in_flight(channel).await;
             }

@@ -77,9 +77,9 @@ pub struct ConnectionConfig {
 
 /// Bounds of SCTP's retransmission timeout (RFC 9260 RTO.Min / RTO.Initial / RTO.Max): how
 /// soon a lost message is sent again when fast retransmit cannot recover it, and how far
-/// repeated losses back it off. webrtc-rs 0.21.1 used 1 s / 1 s / 60 s (a few losses in a
-/// row cost 1 + 2 + 4 + 8 s); browsers use less (Chrome: 400 ms minimum, 500 ms initial,
-/// back-off capped at 3 s).
+/// repeated losses back it off. webrtc-rs 0.21.1's defaults are 1 s / 1 s / 60 s (a few
+/// losses in a row cost 1 + 2 + 4 + 8 s); browsers use less (Chrome: 400 ms minimum, 500 ms
+/// initial, back-off capped at 3 s), and so does this default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SctpRto {
     pub min: Duration,

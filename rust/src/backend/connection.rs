@@ -470,35 +470,32 @@ const ICE_CHECKS_PER_PAIR: u16 = 40;
 /// working pair through a NAT mapping (server-reflexive) or a TURN relay, giving a better pair
 /// still being checked the time to win: once nominated, the pair is kept. A direct pair through
 /// two NATs works once both sides' checks have crossed (about a round trip after both have the
-/// other's candidates), which the relay wait leaves room for on internet paths; webrtc-rs's
-/// defaults (500 ms and 2 s) made every connection through a NAT take half a second and every
-/// relayed one two seconds, where browsers connect at once.
+/// other's candidates), which the relay wait leaves room for on internet paths. webrtc-rs's
+/// defaults (500 ms and 2 s) would hold every connection through a NAT for half a second and
+/// every relayed one for two, where browsers connect at once.
 const ICE_SRFLX_MIN_WAIT: Duration = Duration::from_millis(100);
 const ICE_RELAY_MIN_WAIT: Duration = Duration::from_millis(750);
 
 /// How often the selected pair's consent is refreshed (a STUN request and its answer).
-/// webrtc-rs's default is 2 s, and a connection that receives nothing for 5 s reports
-/// DISCONNECTED: at 30 % loss, with SCTP quiet between its retransmission timeouts, two or
-/// three unanswered checks did that in 5 of 5 connections within a minute of transfer
-/// (0 of 4 with 500 ms). Two small STUN packets a second per connection cost nothing.
+/// A connection that receives nothing for 5 s reports DISCONNECTED; on a lossy link, with SCTP
+/// quiet between its retransmission timeouts, two or three lost checks at webrtc-rs's default
+/// of 2 s are enough for that, while at 500 ms it takes about ten. Two small STUN packets a
+/// second per connection cost nothing.
 const ICE_CONSENT_INTERVAL: Duration = Duration::from_millis(500);
 
 /// When an unanswered DTLS handshake flight is sent again: after 100 ms, then every 200 ms,
-/// at most 48 times (about 9.8 s in all, as webrtc-rs's default 1 s × 8 sends). Each lost
-/// handshake packet used to cost setup a full second, and at 30 % loss about one handshake in
-/// five ran out of its 8 sends. Each exchange of a handshake gets through 30 % loss each way
-/// about half the time, so streaks of five to eight failures happen; doubling up to 1 s made
-/// one opening in twenty take 3–5 s, doubling up to 400 ms as many, 200 ms none of 120
-/// (README, "Connecting over a lossy link"). On a path whose round trip exceeds 200 ms a
-/// flight is sent again before its answer can arrive: a few hundred bytes, during setup only.
+/// at most 48 times (about 9.8 s in all, as webrtc-rs's default 1 s × 8 sends). On a lossy
+/// link a handshake exchange can fail several times in a row, and any back-off beyond 200 ms
+/// turns such a streak into seconds of setup (README, "Connecting over a lossy link"). On a
+/// path whose round trip exceeds 200 ms a flight is sent again before its answer can arrive:
+/// a few hundred bytes, during setup only.
 const DTLS_FLIGHT_INTERVAL: Duration = Duration::from_millis(100);
 const DTLS_FLIGHT_INTERVAL_MAX: Duration = Duration::from_millis(200);
 const DTLS_FLIGHT_RETRANSMISSIONS: usize = 48;
 
 /// The same for the SCTP association's INIT and COOKIE-ECHO (T1; the ceiling is rtc-sctp
-/// 0016): each lost handshake packet used to delay the channels by RTO.Initial (500 ms), then
-/// 1 s, 2 s… (at 30 % loss the channels opened up to 6.5 s after DTLS had completed), and
-/// from 100 ms doubling up to RTO.Max (3 s) still up to 3.8 s after it.
+/// 0016): with T1 starting at RTO.Initial and doubling up to RTO.Max, each lost handshake
+/// packet would hold the channels back by 500 ms, then 1 s, 2 s… after DTLS has completed.
 const SCTP_T1_INITIAL: Duration = DTLS_FLIGHT_INTERVAL;
 const SCTP_T1_MAX: Duration = DTLS_FLIGHT_INTERVAL_MAX;
 const SCTP_T1_RETRANSMISSIONS: usize = DTLS_FLIGHT_RETRANSMISSIONS;
@@ -515,10 +512,9 @@ async fn build(
                 super::channel::MAX_PACKET_SIZE as u32,
             ),
         )
-        // Setup time (measured on loopback: offer -> channels open went from 1.2-1.6 s to
-        // ~0.45 s). A check may come from the peer before its trickled candidates do, making
-        // a peer-reflexive pair that webrtc-rs would only accept after 1 s: accept it at once,
-        // as browsers do. And pace checks every 50 ms instead of 200 ms, with as many
+        // Setup time. A check may come from the peer before its trickled candidates do,
+        // making a peer-reflexive pair that webrtc-rs would only accept after 1 s: accept it
+        // at once, as browsers do. And pace checks every 50 ms instead of 200 ms, with as many
         // attempts as keep a pair alive for 2 s (the default gives up after 1.4 s).
         .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
         .with_srflx_acceptance_min_wait(Some(ICE_SRFLX_MIN_WAIT))
@@ -533,14 +529,12 @@ async fn build(
         .with_sctp_t1_retransmissions(SCTP_T1_RETRANSMISSIONS)
         // Lost last packets of a window (or their SACKs) are retransmitted after twice the
         // RTT, at least 10 ms, instead of after RTO.Min (400 ms) with cwnd cut to one packet,
-        // and new DATA goes with the probe (rtc-sctp 0014, 0015): 1 MiB at 10 % loss
-        // 0.7 -> 0.14 s, at 30 % 76 -> 3.0 s (crate probe).
+        // and new DATA goes with the probe (rtc-sctp 0014, 0015).
         .with_sctp_tail_loss_probe(true)
         .with_dtls_flight_interval(DTLS_FLIGHT_INTERVAL, DTLS_FLIGHT_INTERVAL_MAX)
         .with_dtls_flight_retransmissions(DTLS_FLIGHT_RETRANSMISSIONS)
         // Answer `a=setup:passive`: the answerer is the DTLS (and SCTP) server. JSEP allows
-        // either; this is the configuration every lossy-link and interop run of this addon
-        // was measured with.
+        // either; this is the role the addon's lossy-link and interop tests cover.
         .with_answering_dtls_role(rtc::peer_connection::transport::RTCDtlsRole::Server);
     if interfaces.is_some() {
         // A restricted connection must not reach beyond its interfaces, and mDNS would

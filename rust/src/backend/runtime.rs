@@ -10,9 +10,8 @@ use tokio::sync::Notify;
 
 /// One worker, whatever the number of connections. A connection's work is a chain of tasks
 /// waking one another (our writer task, webrtc-rs's driver, our reader task); with a second
-/// worker tokio wakes the parked one for nearly every hand-off, and a 16 KiB transfer cost the
-/// sending process 162 759 context switches in 2.6 s (about ten per message) where one worker
-/// needs 3 349, and took about 1.5 times as long (README, Benchmark).
+/// worker tokio wakes the parked one for nearly every hand-off, and those context switches
+/// cost more than the second thread gains (README, Benchmark).
 pub const WORKER_THREADS: usize = 1;
 
 static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
@@ -67,9 +66,9 @@ impl Drop for LiveConnection {
 const TRIM_DELAY: Duration = Duration::from_secs(1);
 
 /// Gives freed heap back to the OS once no connection is left. glibc keeps what the network
-/// threads freed in their arenas (measured: 64 connections opened and closed left RSS 14 MB
-/// above where it started); `malloc_trim` returns it. Other platforms' allocators need no
-/// help, or have no such call.
+/// threads freed in their arenas, so resident memory stays near its peak after connections
+/// close; `malloc_trim` returns it. Other platforms' allocators need no help, or have no such
+/// call.
 fn release_memory_when_idle() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if let Ok(handle) = Handle::try_current() {

@@ -1,10 +1,9 @@
 //! webrtc-rs's tokio runtime, with bigger UDP receive buffers.
 //!
-//! A burst of small messages arrives faster than one driver iteration reads it, the kernel's
-//! default receive buffer (about 208 KiB on Linux) overflows, and the lost packets are the
-//! last of the burst: nothing comes after them to trigger SCTP's fast retransmit, so only its
-//! 1 s (then 2 s) retransmission timeout recovers them. Measured before: 8192 × 64 B took
-//! 3.4-3.8 s with UdpRcvbufErrors climbing. The kernel caps the size at net.core.rmem_max.
+//! A burst of small messages can arrive faster than one driver iteration reads it. If it
+//! overflows the kernel's default receive buffer (about 208 KiB on Linux), the packets lost
+//! are the last of the burst, which nothing follows to trigger SCTP's fast retransmit, so
+//! only a retransmission timer recovers them. The kernel caps the size at net.core.rmem_max.
 
 use std::fmt;
 use std::future::Future;
