@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 /// waking one another (our writer task, webrtc-rs's driver, our reader task); with a second
 /// worker tokio wakes the parked one for nearly every hand-off, and a 16 KiB transfer cost the
 /// sending process 162 759 context switches in 2.6 s (about ten per message) where one worker
-/// needs 3 349, and took about 1.5 times as long (README, Benchmark).
+/// needs 3 349, and took about 1.5 times as long (docs/benchmark.md).
 pub const WORKER_THREADS: usize = 1;
 
 static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
