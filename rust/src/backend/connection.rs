@@ -489,8 +489,9 @@ const ICE_CONSENT_INTERVAL: Duration = Duration::from_millis(500);
 /// five ran out of its 8 sends. Each exchange of a handshake gets through 30 % loss each way
 /// about half the time, so streaks of five to eight failures happen; doubling up to 1 s made
 /// one opening in twenty take 3–5 s, doubling up to 400 ms as many, 200 ms none of 120
-/// (docs/reliability.md, "Connecting over a lossy link"). On a path whose round trip exceeds 200 ms a
-/// flight is sent again before its answer can arrive: a few hundred bytes, during setup only.
+/// (docs/reliability.md, "Connecting over a lossy link"). On a path whose round trip exceeds
+/// 200 ms a flight is sent again before its answer can arrive: a few hundred bytes, during
+/// setup only.
 const DTLS_FLIGHT_INTERVAL: Duration = Duration::from_millis(100);
 const DTLS_FLIGHT_INTERVAL_MAX: Duration = Duration::from_millis(200);
 const DTLS_FLIGHT_RETRANSMISSIONS: usize = 48;
