@@ -2,7 +2,7 @@
 //! answered on the main thread without waiting on the network. Commands go to the backend;
 //! `poll()` turns what came back into Godot signals and channel updates, in order.
 //!
-//! Errors follow one rule (also in the README):
+//! Errors follow one rule (also in docs/behaviour.md):
 //! - `ERR_INVALID_PARAMETER`: a wrong argument — type, value, unparseable SDP or candidate,
 //!   or a description type the current signaling state does not allow;
 //! - `ERR_UNCONFIGURED`: the object is not in a state for that call — closed, or

@@ -1,5 +1,5 @@
 extends TestCase
-## Flow control end to end (README "Flow control"): a game that stops reading costs bounded
+## Flow control end to end (docs/reliability.md "Flow control"): a game that stops reading costs bounded
 ## memory and loses nothing on reliable channels; the sender slows down instead.
 
 const CHUNK := 16384

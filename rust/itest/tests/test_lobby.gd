@@ -1,7 +1,7 @@
 extends TestCase
 ## The lobby that ships in addons/webrtc_rs/lobby: its limits and secrets, misbehaving
 ## clients while a match runs on the same server, TLS on loopback, the README's "Multiplayer
-## in ten lines" run as written, and the figures the README quotes (joins per second, memory
+## in ten lines" run as written, and the figures docs/lobby.md quotes (joins per second, memory
 ## per idle socket).
 
 const MATCH_TIMEOUT := 120.0

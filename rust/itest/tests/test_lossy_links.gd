@@ -2,8 +2,8 @@ extends TestCase
 ## Connecting and moving data over a lossy link, in one process (lossy_peer.gd) inside a
 ## network namespace of our own whose loopback drops 0, 10 or 30 % of all UDP packets
 ## (nftables `numgen random` on output, so STUN, DTLS and SCTP in both directions see the
-## loss). The figures printed are what README "Connecting over a lossy link" reports;
-## timing targets live in the notes and README, not here. Also links that drop every DTLS
+## loss). The figures printed are what docs/reliability.md "Connecting over a lossy link"
+## reports; timing targets live in the notes and docs/, not here. Also links that drop every DTLS
 ## handshake record or every SCTP packet, where the connection must fail and say why. Skipped
 ## (with a message) only where the machine refuses `unshare --net`.
 
@@ -42,8 +42,8 @@ func test_connections_open_and_deliver_at_30_percent_loss() -> void:
 
 # A handshake that can never complete fails the connection on the side that gives it up, at
 # its last retransmission, and says why; the other side has no timer of its own for a peer that
-# stops answering mid-handshake (browsers neither) and waits for the first side to close: README
-# "Connecting over a lossy link". The offerer is the DTLS and SCTP client.
+# stops answering mid-handshake (browsers neither) and waits for the first side to close:
+# docs/reliability.md, "Handshakes that cannot complete". The offerer is the DTLS and SCTP client.
 func test_a_dtls_handshake_that_cannot_complete_fails_the_connection() -> void:
 	await _fails("every DTLS handshake packet dropped", _drop_content_type(22), "DTLS handshake timed out")
 

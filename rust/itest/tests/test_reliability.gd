@@ -1,5 +1,5 @@
 extends TestCase
-## The reliability suite (README "Reliability"): random misuse, soak cycles, and processes
+## The reliability suite (docs/reliability.md): random misuse, soak cycles, and processes
 ## quitting at random moments. Each test prints its figures.
 
 const SEEDS := [11, 23, 37, 41, 59]

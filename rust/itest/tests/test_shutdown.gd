@@ -1,6 +1,6 @@
 extends TestCase
 ## What the remote receives of what was sent just before a channel or connection ends, and
-## how quickly an ending is seen (README "Shutdown").
+## how quickly an ending is seen (docs/reliability.md "Shutdown").
 
 const COUNT := 300
 

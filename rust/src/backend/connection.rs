@@ -486,9 +486,9 @@ const ICE_CONSENT_INTERVAL: Duration = Duration::from_millis(500);
 /// When an unanswered DTLS handshake flight is sent again: after 100 ms, then every 200 ms,
 /// at most 48 times (about 9.8 s in all, as webrtc-rs's default 1 s × 8 sends). On a lossy
 /// link a handshake exchange can fail several times in a row, and any back-off beyond 200 ms
-/// turns such a streak into seconds of setup (README, "Connecting over a lossy link"). On a
-/// path whose round trip exceeds 200 ms a flight is sent again before its answer can arrive:
-/// a few hundred bytes, during setup only.
+/// turns such a streak into seconds of setup (docs/reliability.md, "Connecting over a lossy
+/// link"). On a path whose round trip exceeds 200 ms a flight is sent again before its answer
+/// can arrive: a few hundred bytes, during setup only.
 const DTLS_FLIGHT_INTERVAL: Duration = Duration::from_millis(100);
 const DTLS_FLIGHT_INTERVAL_MAX: Duration = Duration::from_millis(200);
 const DTLS_FLIGHT_RETRANSMISSIONS: usize = 48;
