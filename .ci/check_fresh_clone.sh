@@ -7,8 +7,11 @@
 #   2. after .ci/patch_webrtc_rs.sh, `cargo metadata` (which resolves as `cargo build` does)
 #      changes no tracked file and `cargo metadata --locked` succeeds.
 # Cheap: nothing is compiled (the crates cargo resolves are downloaded, if not yet in cargo's
-# cache). With --build it also runs `cargo build --locked -p webrtc_rs --lib` in the clone (a
-# full debug build unless CARGO_TARGET_DIR holds one), and checks again.
+# cache); about 2 s. With --build it also runs `cargo build --locked -p webrtc_rs --lib` in the
+# clone and checks again: a full debug build in a temporary target folder, or, with
+# CARGO_TARGET_DIR=<a checkout's target>, only the patched crates and webrtc_rs (their paths
+# differ; 25 s here) -- but the clone's libwebrtc_rs.so then takes the place of that
+# checkout's in target/debug/ (a cdylib's file name has no hash), so its next build links again.
 #
 #   .ci/check_fresh_clone.sh [--build]
 set -euo pipefail
