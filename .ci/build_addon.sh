@@ -7,8 +7,8 @@ profile="${1:-release}"
 cd "$repo"
 bash .ci/patch_webrtc_rs.sh
 case "$profile" in
-    release) cargo build --release -p webrtc_rs ;;
-    debug) cargo build -p webrtc_rs ;;
+    release) cargo build --locked --release -p webrtc_rs ;;
+    debug) cargo build --locked -p webrtc_rs ;;
     *) echo "build_addon: unknown profile '$profile' (debug or release)" >&2; exit 2 ;;
 esac
 mkdir -p addons/webrtc_rs/lib

@@ -143,8 +143,6 @@ export ZIG_GLOBAL_CACHE_DIR="$CARGO_TARGET_DIR/zig-cache" ZIG_LOCAL_CACHE_DIR="$
 export SDKROOT="$sdk"
 export RUSTC="$bin/rustc"
 export RUSTC_BOOTSTRAP=1
-# cargo warns that .cargo/config.toml's [patch] entries were "not used in the crate graph":
-# that is std's graph, which has no webrtc-rs; ours does use them.
 cargo=("$bin/cargo" --locked -Zbuild-std)
 
 # --- The two slices. ---------------------------------------------------------------------------

@@ -47,8 +47,6 @@ export PATH="$bin:$PATH"
 export RUSTC_BOOTSTRAP=1
 # Its own target folder: another rustc than rustup's, and std built from source.
 export CARGO_TARGET_DIR="$repo/target/windows-gnu"
-# cargo then warns that .cargo/config.toml's [patch] entries (the patched webrtc-rs) were "not
-# used in the crate graph": that is std's graph, which has no webrtc-rs; ours does use them.
 cargo=("$bin/cargo" --locked -Zbuild-std)
 
 # The library: `cargo rustc` so that -D warnings applies to our crate only (not to std or

@@ -1,7 +1,9 @@
-//! Stops a build that would use webrtc-rs without our patch series (`patches/webrtc-rs/`),
-//! naming the command that applies it. `.ci/patch_webrtc_rs.sh` unpacks the pristine crates,
-//! applies the series and points cargo at the result with a generated `.cargo/config.toml`,
-//! whose `[env]` sets `WEBRTC_RS_PATCHED` to the copy of the series it applied.
+//! Stops a build that would use webrtc-rs without our current patch series
+//! (`patches/webrtc-rs/`), naming the command that applies it. `.ci/patch_webrtc_rs.sh` unpacks
+//! the pristine crates into `webrtc-rs-patched/`, where the workspace's `[patch.crates-io]`
+//! entries point, applies the series and keeps a copy of it in `webrtc-rs-patched/applied`.
+//! Where the script has never run, cargo itself stops earlier (it cannot read the patched
+//! crates' manifests); this catches a series changed since it was applied.
 
 use std::path::{Path, PathBuf};
 
@@ -11,16 +13,15 @@ fn main() {
         .expect("the crate lives in rust/ of the repository")
         .to_path_buf();
     let series = repo.join("patches/webrtc-rs");
-    println!("cargo:rerun-if-env-changed=WEBRTC_RS_PATCHED");
+    let applied = repo.join("webrtc-rs-patched/applied");
     println!("cargo:rerun-if-changed={}", series.display());
-    let problem = match std::env::var("WEBRTC_RS_PATCHED") {
-        Err(_) => Some("webrtc-rs has not been patched in this checkout"),
-        Ok(applied) => {
-            let applied = repo.join(applied);
-            println!("cargo:rerun-if-changed={}", applied.display());
-            (files(&series) != files(&applied))
-                .then_some("the patch series changed since it was applied")
-        }
+    println!("cargo:rerun-if-changed={}", applied.display());
+    let problem = if !applied.is_dir() {
+        Some("webrtc-rs has not been patched in this checkout")
+    } else if files(&series) != files(&applied) {
+        Some("the patch series changed since it was applied")
+    } else {
+        None
     };
     if let Some(problem) = problem {
         eprintln!(
