@@ -2,9 +2,9 @@
 //!
 //! Incoming packets, the open/close transitions and the stream id are delivered to it by
 //! its peer connection's `poll()`, in the order they happened; outgoing packets go straight
-//! to the backend's writer task without blocking.
+//! to the connection's task without blocking.
 
-use crate::backend::{ChannelHandle, ChannelInfo, ChannelState, SendError, MAX_PACKET_SIZE};
+use crate::backend::{ChannelHandle, ChannelInfo, ChannelState, MAX_PACKET_SIZE};
 use crate::peer_connection::clamp_i64;
 use bytes::BytesMut;
 use godot::classes::web_rtc_data_channel::{ChannelState as GodotChannelState, WriteMode};
@@ -118,16 +118,10 @@ impl IWebRtcDataChannelExtension for DataChannel {
         };
         match handle.send(self.write_mode == WriteMode::TEXT, data) {
             Ok(()) => Error::OK,
-            Err(error) => {
-                godot_error!(
-                    "WebRTCDataChannel.put_packet() on '{}': {error}",
-                    self.info.label
-                );
-                match error {
-                    SendError::Closed => Error::ERR_UNCONFIGURED,
-                    SendError::TooLarge { .. } | SendError::NotUtf8 => Error::ERR_INVALID_PARAMETER,
-                }
-            }
+            Err(error) => crate::errors::report(
+                &format!("WebRTCDataChannel.put_packet() on '{}'", self.info.label),
+                &error,
+            ),
         }
     }
 

@@ -2,20 +2,20 @@
 //! [`crate::backend::config`] stays engine-free and unit-tested. Only the types a
 //! configuration can sensibly hold convert; anything else is an error naming the key.
 
-use crate::backend::ConfigError;
+use crate::backend::Error;
 use godot::prelude::*;
 use serde_json::{Map, Number, Value};
 
 /// Converts an option dictionary; `what` names it in errors ("configuration", "options").
-pub fn dictionary_to_json(dictionary: &VarDictionary, what: &str) -> Result<Value, ConfigError> {
+pub fn dictionary_to_json(dictionary: &VarDictionary, what: &str) -> Result<Value, Error> {
     convert(&dictionary.to_variant(), what, 0)
 }
 
 const MAX_DEPTH: usize = 16;
 
-fn convert(value: &Variant, path: &str, depth: usize) -> Result<Value, ConfigError> {
+fn convert(value: &Variant, path: &str, depth: usize) -> Result<Value, Error> {
     if depth > MAX_DEPTH {
-        return Err(ConfigError::new(path, "nested too deeply"));
+        return Err(Error::option(path, "nested too deeply"));
     }
     let converted = match value.get_type() {
         VariantType::NIL => Value::Null,
@@ -24,7 +24,7 @@ fn convert(value: &Variant, path: &str, depth: usize) -> Result<Value, ConfigErr
         VariantType::FLOAT => {
             let float = value.to::<f64>();
             Value::Number(Number::from_f64(float).ok_or_else(|| {
-                ConfigError::new(path, format!("expected a finite number, got {float}"))
+                Error::option(path, format!("expected a finite number, got {float}"))
             })?)
         }
         VariantType::STRING | VariantType::STRING_NAME => {
@@ -58,7 +58,7 @@ fn convert(value: &Variant, path: &str, depth: usize) -> Result<Value, ConfigErr
                         key.to::<GString>().to_string()
                     }
                     other => {
-                        return Err(ConfigError::new(
+                        return Err(Error::option(
                             path,
                             format!("keys must be Strings, got {other:?} key {key}"),
                         ))
@@ -75,7 +75,7 @@ fn convert(value: &Variant, path: &str, depth: usize) -> Result<Value, ConfigErr
             Value::Object(map)
         }
         other => {
-            return Err(ConfigError::new(
+            return Err(Error::option(
                 path,
                 format!("unsupported value {value} of type {other:?}"),
             ))

@@ -6,6 +6,7 @@
 pub mod backend;
 mod data_channel;
 mod dictionary;
+mod errors;
 mod logging;
 mod peer_connection;
 
@@ -15,8 +16,7 @@ use std::time::Duration;
 
 /// How long unloading waits for connections to finish: a freed connection may spend up to
 /// `LINGER` delivering what the game sent last (its goodbye RPC), then closing takes a moment.
-const SHUTDOWN_GRACE: Duration =
-    backend::channel::LINGER.saturating_add(Duration::from_millis(500));
+const SHUTDOWN_GRACE: Duration = backend::LINGER.saturating_add(Duration::from_millis(500));
 
 struct WebRtcRs;
 

@@ -12,8 +12,8 @@
 use crate::backend::config::{parse_channel_options, parse_connection_config};
 use crate::backend::signaling::Side;
 use crate::backend::{
-    ChannelKey, CommandError, Connection, ConnectionConfig, ConnectionState, Event, GatheringState,
-    SdpKind, SignalingState, TransportStats,
+    ChannelKey, Connection, ConnectionConfig, ConnectionState, Event, GatheringState, SdpKind,
+    SignalingState, TransportStats,
 };
 use crate::data_channel::DataChannel;
 use crate::dictionary::dictionary_to_json;
@@ -66,9 +66,17 @@ pub struct PeerConnection {
     /// Bumped by `initialize()` and `close()`, so a `poll()` whose signal handler closed or
     /// re-initialised the connection stops emitting the old connection's events.
     generation: u64,
-    /// Reused between polls to avoid an allocation per frame.
+    /// Reused between polls to avoid an allocation per frame; between polls it holds what
+    /// `poll()` held back.
     events: VecDeque<Event>,
+    /// The process frame in which `poll()` last held events back, and how often it has
+    /// held them in that frame.
+    held_in: (u64, u32),
 }
+
+/// How many polls within one frame may hold a close back: a game polling in a loop of its
+/// own, without frames passing, must still see the close.
+const HOLDS_PER_FRAME: u32 = 16;
 
 #[godot_api]
 impl IWebRtcPeerConnectionExtension for PeerConnection {
@@ -84,6 +92,7 @@ impl IWebRtcPeerConnectionExtension for PeerConnection {
             channels: HashMap::new(),
             generation: 0,
             events: VecDeque::new(),
+            held_in: (u64::MAX, 0),
         }
     }
 
@@ -123,8 +132,7 @@ impl IWebRtcPeerConnectionExtension for PeerConnection {
         let (config, warnings) = match parsed {
             Ok(parsed) => parsed,
             Err(error) => {
-                godot_error!("WebRTCPeerConnection.initialize(): {error}");
-                return Error::ERR_INVALID_PARAMETER;
+                return crate::errors::report("WebRTCPeerConnection.initialize()", &error)
             }
         };
         for warning in warnings {
@@ -236,22 +244,31 @@ impl IWebRtcPeerConnectionExtension for PeerConnection {
         let Some(connection) = self.connection.as_ref() else {
             return Error::OK;
         };
-        // `events` may still hold what the previous poll held back (see below): those had
-        // their poll and go first, without being held again.
+        // Messages first, then the close that follows them, as a browser dispatches
+        // `message` events before `close`: a close reached while packets wait unread is held
+        // until the next process frame, so the game gets a frame to read them.
+        // WebRTCMultiplayerPeer forgets a peer the moment its connection or a channel stops
+        // being open, before SceneMultiplayer reads that peer's packets (once per frame), and
+        // the connection may be polled more than once per frame (by WebRTCMultiplayerPeer
+        // and by the game), so without this an RPC sent just before a peer leaves would be
+        // lost. What was held in an earlier frame goes first, without being held again.
+        let frame = godot::classes::Engine::singleton().get_process_frames();
         let mut events = std::mem::take(&mut self.events);
-        let held_back = events.len();
+        let held_earlier = if self.held_in.0 != frame || self.held_in.1 >= HOLDS_PER_FRAME {
+            events.len()
+        } else {
+            0
+        };
         connection.queue().drain_into(&mut events);
         let generation = self.generation;
         let mut applied = 0;
         while let Some(event) = events.pop_front() {
-            // Messages first, then the close that follows them, as a browser dispatches
-            // `message` events before `close`: a close reached while packets wait unread
-            // waits one poll, so the game gets a frame to read them. WebRTCMultiplayerPeer
-            // forgets a peer the moment its connection or a channel stops being open, before
-            // SceneMultiplayer reads that peer's packets, so without this an RPC sent just
-            // before a peer leaves would be lost.
-            if applied >= held_back && event.ends_delivery() && self.has_unread_packets() {
+            if applied >= held_earlier && event.ends_delivery() && self.has_unread_packets() {
                 events.push_front(event);
+                self.held_in = match self.held_in {
+                    (held, times) if held == frame => (frame, times + 1),
+                    _ => (frame, 1),
+                };
                 break;
             }
             applied += 1;
@@ -514,8 +531,10 @@ impl PeerConnection {
             match Connection::start(self.config.clone()) {
                 Ok(connection) => self.connection = Some(connection),
                 Err(error) => {
-                    godot_error!("WebRTCPeerConnection.{method}(): {error}");
-                    return Err(Error::ERR_CANT_CREATE);
+                    return Err(crate::errors::report(
+                        &format!("WebRTCPeerConnection.{method}()"),
+                        &error,
+                    ))
                 }
             }
         }
@@ -555,16 +574,9 @@ impl Drop for PeerConnection {
     }
 }
 
-fn command_result(method: &str, result: Result<(), CommandError>) -> Error {
+fn command_result(method: &str, result: Result<(), crate::backend::Error>) -> Error {
     match result {
         Ok(()) => Error::OK,
-        Err(error @ (CommandError::InvalidSdp { .. } | CommandError::InvalidCandidate { .. })) => {
-            godot_error!("WebRTCPeerConnection.{method}(): {error}");
-            Error::ERR_INVALID_PARAMETER
-        }
-        Err(error @ CommandError::Stopped) => {
-            godot_error!("WebRTCPeerConnection.{method}(): {error}");
-            Error::ERR_CANT_CREATE
-        }
+        Err(error) => crate::errors::report(&format!("WebRTCPeerConnection.{method}()"), &error),
     }
 }

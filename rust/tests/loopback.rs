@@ -430,3 +430,22 @@ fn bursts_of_small_messages_arrive_without_stalls() {
     }
     println!("{}", report.join("; "));
 }
+
+/// As WebRTCMultiplayerPeer frees a peer: its channels first, then the connection.
+#[test]
+fn a_connection_freed_after_its_channels_delivers_what_was_queued() {
+    let (mut a, mut b, key_a, key_b) = connected_negotiated();
+    send_numbered(&a, key_a, 300);
+    a.channels.clear();
+    drop(a);
+    let start = Instant::now();
+    while b.channel_state[&key_b] != ChannelState::Closed {
+        assert!(start.elapsed() < DEADLINE, "b's channel did not close");
+        b.poll();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(
+        numbers(b.received.get(&key_b)),
+        (0..300).collect::<Vec<_>>()
+    );
+}

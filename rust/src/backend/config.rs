@@ -5,36 +5,12 @@
 //! here runs (and is unit-tested) without an engine. Every rejection names the key and the
 //! value, because that is what a GDScript author needs to fix the call.
 
+use super::error::Error;
 use serde_json::{Map, Value};
-use std::fmt;
 use std::time::Duration;
 
 /// Process-wide default for [`ConnectionConfig::interfaces`]: comma-separated interface names.
 pub const INTERFACES_ENV: &str = "WEBRTC_RS_INTERFACES";
-
-/// A rejected option: where it was (`iceServers[0].urls`) and what was wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub key: String,
-    pub problem: String,
-}
-
-impl ConfigError {
-    pub fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self {
-            key: key.into(),
-            problem: problem.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "'{}': {}", self.key, self.problem)
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// One STUN/TURN server as the browser's `RTCIceServer` describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -123,9 +99,7 @@ impl Default for ConnectionConfig {
 
 /// Parses the `initialize()` dictionary. Unknown keys are returned as warnings, not errors,
 /// as the browser ignores members it does not know.
-pub fn parse_connection_config(
-    value: &Value,
-) -> Result<(ConnectionConfig, Vec<String>), ConfigError> {
+pub fn parse_connection_config(value: &Value) -> Result<(ConnectionConfig, Vec<String>), Error> {
     let mut warnings = Vec::new();
     let mut config = ConnectionConfig::default();
     let Some(map) = options_map("configuration", value)? else {
@@ -139,7 +113,7 @@ pub fn parse_connection_config(
                     "all" => IceTransportPolicy::All,
                     "relay" => IceTransportPolicy::Relay,
                     other => {
-                        return Err(ConfigError::new(
+                        return Err(Error::option(
                             key.as_str(),
                             format!("expected \"all\" or \"relay\", got \"{other}\""),
                         ))
@@ -152,7 +126,7 @@ pub fn parse_connection_config(
                     "max-compat" => BundlePolicy::MaxCompat,
                     "max-bundle" => BundlePolicy::MaxBundle,
                     other => {
-                        return Err(ConfigError::new(
+                        return Err(Error::option(
                             key.as_str(),
                             format!(
                         "expected \"balanced\", \"max-compat\" or \"max-bundle\", got \"{other}\""
@@ -172,7 +146,7 @@ fn parse_addon_options(
     value: &Value,
     config: &mut ConnectionConfig,
     warnings: &mut Vec<String>,
-) -> Result<(), ConfigError> {
+) -> Result<(), Error> {
     let map = expect_object("webrtc_rs", value)?;
     for (key, item) in map {
         match key.as_str() {
@@ -180,7 +154,7 @@ fn parse_addon_options(
                 let path = "webrtc_rs.interfaces";
                 let names = expect_string_list(path, item)?;
                 if names.iter().any(|name| name.trim().is_empty()) {
-                    return Err(ConfigError::new(path, "interface names must not be empty"));
+                    return Err(Error::option(path, "interface names must not be empty"));
                 }
                 config.interfaces = Some(names);
             }
@@ -206,7 +180,7 @@ fn parse_addon_options(
     }
     let rto = config.sctp_rto;
     if rto.min > rto.initial || rto.initial > rto.max {
-        return Err(ConfigError::new(
+        return Err(Error::option(
             "webrtc_rs.sctp_rto_*_ms",
             format!(
                 "expected minimum <= initial <= maximum, got {} / {} / {} ms",
@@ -236,11 +210,11 @@ pub fn parse_interface_list(raw: &str) -> Option<Vec<String>> {
     (!names.is_empty()).then_some(names)
 }
 
-fn parse_ice_servers(value: &Value) -> Result<Vec<IceServer>, ConfigError> {
+fn parse_ice_servers(value: &Value) -> Result<Vec<IceServer>, Error> {
     let list = match value {
         Value::Array(list) => list,
         other => {
-            return Err(ConfigError::new(
+            return Err(Error::option(
                 "iceServers",
                 format!("expected an Array of Dictionaries, got {}", describe(other)),
             ))
@@ -258,7 +232,7 @@ fn parse_ice_servers(value: &Value) -> Result<Vec<IceServer>, ConfigError> {
                 "username" => server.username = expect_str(&path, item)?.to_owned(),
                 "credential" => server.credential = expect_str(&path, item)?.to_owned(),
                 _ => {
-                    return Err(ConfigError::new(
+                    return Err(Error::option(
                         path,
                         "unknown key (expected urls, username, credential)",
                     ))
@@ -266,7 +240,7 @@ fn parse_ice_servers(value: &Value) -> Result<Vec<IceServer>, ConfigError> {
             }
         }
         if server.urls.is_empty() {
-            return Err(ConfigError::new(
+            return Err(Error::option(
                 format!("{base}.urls"),
                 "missing: each ICE server needs at least one URL",
             ));
@@ -279,13 +253,13 @@ fn parse_ice_servers(value: &Value) -> Result<Vec<IceServer>, ConfigError> {
     Ok(servers)
 }
 
-fn validate_ice_url(path: &str, url: &str, server: &IceServer) -> Result<(), ConfigError> {
+fn validate_ice_url(path: &str, url: &str, server: &IceServer) -> Result<(), Error> {
     let scheme = url.split(':').next().unwrap_or_default();
     let is_turn = match scheme {
         "stun" | "stuns" => false,
         "turn" | "turns" => true,
         _ => {
-            return Err(ConfigError::new(
+            return Err(Error::option(
                 path,
                 format!(
                     "\"{url}\" has an unknown scheme (expected stun:, stuns:, turn: or turns:)"
@@ -293,12 +267,11 @@ fn validate_ice_url(path: &str, url: &str, server: &IceServer) -> Result<(), Con
             ))
         }
     };
-    rtc::ice::url::Url::parse_url(url).map_err(|error| {
-        ConfigError::new(path, format!("\"{url}\" is not a valid URL: {error}"))
-    })?;
+    rtc::ice::url::Url::parse_url(url)
+        .map_err(|error| Error::option(path, format!("\"{url}\" is not a valid URL: {error}")))?;
     if is_turn && (server.username.is_empty() || server.credential.is_empty()) {
         // The key order in a Dictionary is the author's; check once all keys are read.
-        return Err(ConfigError::new(
+        return Err(Error::option(
             path,
             format!("\"{url}\" is a TURN server and needs both 'username' and 'credential'"),
         ));
@@ -340,7 +313,7 @@ impl Default for ChannelOptions {
 pub const MAX_CHANNEL_ID: u16 = 65534;
 
 /// Parses the `create_data_channel()` options.
-pub fn parse_channel_options(value: &Value) -> Result<(ChannelOptions, Vec<String>), ConfigError> {
+pub fn parse_channel_options(value: &Value) -> Result<(ChannelOptions, Vec<String>), Error> {
     let mut warnings = Vec::new();
     let mut options = ChannelOptions::default();
     let Some(map) = options_map("options", value)? else {
@@ -362,7 +335,7 @@ pub fn parse_channel_options(value: &Value) -> Result<(ChannelOptions, Vec<Strin
                     .max_packet_life_time
                     .is_some_and(|old| old != lifetime)
                 {
-                    return Err(ConfigError::new(
+                    return Err(Error::option(
                         key.as_str(),
                         "maxPacketLifeTime and maxPacketLifetime are both given, with different values",
                     ));
@@ -372,7 +345,7 @@ pub fn parse_channel_options(value: &Value) -> Result<(ChannelOptions, Vec<Strin
             "protocol" => {
                 let protocol = expect_str(key, item)?;
                 if protocol.len() > u16::MAX as usize {
-                    return Err(ConfigError::new(key.as_str(), "longer than 65535 bytes"));
+                    return Err(Error::option(key.as_str(), "longer than 65535 bytes"));
                 }
                 options.protocol = protocol.to_owned();
             }
@@ -384,13 +357,13 @@ pub fn parse_channel_options(value: &Value) -> Result<(ChannelOptions, Vec<Strin
     match (negotiated, id) {
         (true, Some(id)) => options.negotiated_id = Some(id),
         (true, None) => {
-            return Err(ConfigError::new(
+            return Err(Error::option(
                 "id",
                 "missing: a negotiated channel needs an 'id' (0-65534) that both peers use",
             ))
         }
         (false, Some(id)) => {
-            return Err(ConfigError::new(
+            return Err(Error::option(
                 "id",
                 format!("{id} given without 'negotiated': true (give both or neither)"),
             ))
@@ -398,7 +371,7 @@ pub fn parse_channel_options(value: &Value) -> Result<(ChannelOptions, Vec<Strin
         (false, None) => {}
     }
     if options.max_retransmits.is_some() && options.max_packet_life_time.is_some() {
-        return Err(ConfigError::new(
+        return Err(Error::option(
             "maxRetransmits",
             "cannot be combined with maxPacketLifeTime: a channel has at most one retransmit limit",
         ));
@@ -419,40 +392,37 @@ fn describe(value: &Value) -> String {
 
 /// The top-level options: `None` when none were given (Godot passes an empty Dictionary,
 /// a caller of the backend may pass `null`).
-fn options_map<'a>(
-    what: &str,
-    value: &'a Value,
-) -> Result<Option<&'a Map<String, Value>>, ConfigError> {
+fn options_map<'a>(what: &str, value: &'a Value) -> Result<Option<&'a Map<String, Value>>, Error> {
     match value {
         Value::Null => Ok(None),
         other => expect_object(what, other).map(Some),
     }
 }
 
-fn expect_object<'a>(key: &str, value: &'a Value) -> Result<&'a Map<String, Value>, ConfigError> {
+fn expect_object<'a>(key: &str, value: &'a Value) -> Result<&'a Map<String, Value>, Error> {
     value.as_object().ok_or_else(|| {
-        ConfigError::new(
+        Error::option(
             key,
             format!("expected a Dictionary, got {}", describe(value)),
         )
     })
 }
 
-fn expect_str<'a>(key: &str, value: &'a Value) -> Result<&'a str, ConfigError> {
+fn expect_str<'a>(key: &str, value: &'a Value) -> Result<&'a str, Error> {
     value
         .as_str()
-        .ok_or_else(|| ConfigError::new(key, format!("expected a String, got {}", describe(value))))
+        .ok_or_else(|| Error::option(key, format!("expected a String, got {}", describe(value))))
 }
 
-fn expect_bool(key: &str, value: &Value) -> Result<bool, ConfigError> {
+fn expect_bool(key: &str, value: &Value) -> Result<bool, Error> {
     value
         .as_bool()
-        .ok_or_else(|| ConfigError::new(key, format!("expected a bool, got {}", describe(value))))
+        .ok_or_else(|| Error::option(key, format!("expected a bool, got {}", describe(value))))
 }
 
 /// An integer in `0..=max`. A float with no fractional part counts, since GDScript authors
 /// write `1.0` as readily as `1`.
-fn expect_u16(key: &str, value: &Value, max: u16) -> Result<u16, ConfigError> {
+fn expect_u16(key: &str, value: &Value, max: u16) -> Result<u16, Error> {
     expect_integer(key, value, 0..=i64::from(max)).map(|n| n as u16)
 }
 
@@ -461,7 +431,7 @@ fn expect_integer(
     key: &str,
     value: &Value,
     range: std::ops::RangeInclusive<i64>,
-) -> Result<i64, ConfigError> {
+) -> Result<i64, Error> {
     let whole = match value {
         Value::Number(n) => n
             .as_i64()
@@ -470,7 +440,7 @@ fn expect_integer(
     };
     match whole {
         Some(n) if range.contains(&n) => Ok(n),
-        _ => Err(ConfigError::new(
+        _ => Err(Error::option(
             key,
             format!(
                 "expected an integer from {} to {}, got {}",
@@ -483,9 +453,9 @@ fn expect_integer(
 }
 
 /// A String, or an Array of Strings.
-fn expect_string_list(key: &str, value: &Value) -> Result<Vec<String>, ConfigError> {
+fn expect_string_list(key: &str, value: &Value) -> Result<Vec<String>, Error> {
     let wrong = || {
-        ConfigError::new(
+        Error::option(
             key,
             format!(
                 "expected a String or an Array of Strings, got {}",
@@ -506,6 +476,20 @@ fn expect_string_list(key: &str, value: &Value) -> Result<Vec<String>, ConfigErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn option_key(error: &Error) -> &str {
+        match error {
+            Error::InvalidOption { key, .. } => key,
+            other => panic!("not an option error: {other}"),
+        }
+    }
+
+    fn option_problem(error: &Error) -> &str {
+        match error {
+            Error::InvalidOption { problem, .. } => problem,
+            other => panic!("not an option error: {other}"),
+        }
+    }
     use serde_json::json;
 
     #[test]
@@ -540,30 +524,30 @@ mod tests {
     #[test]
     fn errors_name_the_key_and_the_value() {
         let err = parse_connection_config(&json!({"iceServers": [{"urls": 5}]})).unwrap_err();
-        assert_eq!(err.key, "iceServers[0].urls");
-        assert!(err.problem.contains("number 5"), "{err}");
+        assert_eq!(option_key(&err), "iceServers[0].urls");
+        assert!(option_problem(&err).contains("number 5"), "{err}");
 
         let err =
             parse_connection_config(&json!({"iceServers": [{"urls": "http://x"}]})).unwrap_err();
-        assert!(err.problem.contains("unknown scheme"), "{err}");
-        assert!(err.problem.contains("http://x"), "{err}");
+        assert!(option_problem(&err).contains("unknown scheme"), "{err}");
+        assert!(option_problem(&err).contains("http://x"), "{err}");
 
         let err = parse_connection_config(&json!({"iceTransportPolicy": "some"})).unwrap_err();
-        assert_eq!(err.key, "iceTransportPolicy");
-        assert!(err.problem.contains("\"some\""));
+        assert_eq!(option_key(&err), "iceTransportPolicy");
+        assert!(option_problem(&err).contains("\"some\""));
 
         let err = parse_connection_config(&json!({"iceServers": "stun:x"})).unwrap_err();
-        assert_eq!(err.key, "iceServers");
+        assert_eq!(option_key(&err), "iceServers");
 
         let err = parse_connection_config(&json!({"iceServers": [{"urls": "turn:127.0.0.1"}]}))
             .unwrap_err();
-        assert!(err.problem.contains("username"), "{err}");
+        assert!(option_problem(&err).contains("username"), "{err}");
 
         let err = parse_connection_config(&json!({"iceServers": [{"urls": "stun:"}]})).unwrap_err();
-        assert!(err.problem.contains("not a valid URL"), "{err}");
+        assert!(option_problem(&err).contains("not a valid URL"), "{err}");
 
         let err = parse_connection_config(&json!([1])).unwrap_err();
-        assert_eq!(err.key, "configuration");
+        assert_eq!(option_key(&err), "configuration");
     }
 
     #[test]
@@ -585,11 +569,11 @@ mod tests {
         );
         let err =
             parse_connection_config(&json!({"webrtc_rs": {"sctp_rto_min_ms": 5}})).unwrap_err();
-        assert_eq!(err.key, "webrtc_rs.sctp_rto_min_ms");
+        assert_eq!(option_key(&err), "webrtc_rs.sctp_rto_min_ms");
         let err =
             parse_connection_config(&json!({"webrtc_rs": {"sctp_rto_min_ms": 4000}})).unwrap_err();
         assert!(
-            err.problem.contains("minimum <= initial <= maximum"),
+            option_problem(&err).contains("minimum <= initial <= maximum"),
             "{err}"
         );
     }
@@ -604,7 +588,7 @@ mod tests {
         for wrong in [json!(100), json!(-1), json!("big"), json!(1.5)] {
             let err = parse_connection_config(&json!({"webrtc_rs": {"receive_buffer": wrong}}))
                 .unwrap_err();
-            assert_eq!(err.key, "webrtc_rs.receive_buffer");
+            assert_eq!(option_key(&err), "webrtc_rs.receive_buffer");
         }
     }
 
@@ -620,7 +604,7 @@ mod tests {
         assert!(warnings[0].contains("certificates"));
 
         let err = parse_connection_config(&json!({"webrtc_rs": {"interfaces": [1]}})).unwrap_err();
-        assert_eq!(err.key, "webrtc_rs.interfaces");
+        assert_eq!(option_key(&err), "webrtc_rs.interfaces");
     }
 
     #[test]
@@ -678,7 +662,7 @@ mod tests {
         for (input, key) in cases {
             let err = parse_channel_options(&input).unwrap_err();
             assert!(
-                err.key == key || err.key == "maxPacketLifeTime",
+                option_key(&err) == key || option_key(&err) == "maxPacketLifeTime",
                 "{input}: {err}"
             );
         }

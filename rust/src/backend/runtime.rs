@@ -9,7 +9,7 @@ use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::sync::Notify;
 
 /// One worker, whatever the number of connections. A connection's work is a chain of tasks
-/// waking one another (our writer task, webrtc-rs's driver, our reader task); with a second
+/// waking one another (the connection's task, webrtc-rs's driver); with a second
 /// worker tokio wakes the parked one for nearly every hand-off, and those context switches
 /// cost more than the second thread gains (docs/benchmark.md).
 pub const WORKER_THREADS: usize = 1;

@@ -114,7 +114,7 @@ fn relay_protocol(candidate: &RTCIceCandidateStats) -> String {
     }
 }
 
-/// Message and byte counts of one channel, kept by its reader and writer tasks.
+/// Message and byte counts of one channel, kept by its connection's task.
 #[derive(Debug, Default)]
 pub(crate) struct ChannelCounters {
     messages_sent: AtomicU64,
