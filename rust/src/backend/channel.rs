@@ -10,7 +10,7 @@ use super::receive::ReceiveBuffer;
 use super::send::{check_packet, InFlight};
 use super::stats::{ChannelCounters, ChannelStats};
 use bytes::BytesMut;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, Notify};
 
@@ -33,8 +33,6 @@ pub(crate) struct ChannelShared {
     /// Bytes given to `send` that the task has not yet handed to SCTP.
     pub(crate) queued: AtomicUsize,
     pub(crate) in_flight: InFlight,
-    /// Set once the channel has opened.
-    pub(crate) opened: AtomicBool,
     pub(crate) counters: ChannelCounters,
     pub(crate) receive: ReceiveBuffer,
 }
@@ -50,7 +48,6 @@ impl ChannelShared {
             key,
             queued: AtomicUsize::new(0),
             in_flight: InFlight::default(),
-            opened: AtomicBool::new(false),
             counters: ChannelCounters::default(),
             receive: ReceiveBuffer::new(receive_limit, reliable, room),
         })

@@ -96,6 +96,8 @@ impl PeerConnectionEventHandler for Reporter {
 struct Channel {
     data: Arc<dyn DataChannel>,
     shared: Arc<ChannelShared>,
+    /// Its open event has arrived.
+    opened: bool,
     /// Closed by both sides, or lost with the connection: no more events.
     ended: bool,
     /// Its close has been asked of webrtc-rs.
@@ -162,17 +164,26 @@ pub(crate) async fn run(
     }
 }
 
-/// A connection that could not be built: every channel created on it closes at once.
+/// A connection that could not be built: every channel created on it closes at once, and
+/// nothing sent on one is buffered.
 async fn refuse_until_released(
     queue: &SignalQueue,
     commands: &mut mpsc::UnboundedReceiver<Command>,
 ) {
+    let mut channels = HashMap::new();
     while let Some(command) = commands.recv().await {
         match command {
             Command::CreateChannel { shared, .. } => {
-                queue.push(Event::ChannelClosed { key: shared.key })
+                queue.push(Event::ChannelClosed { key: shared.key });
+                channels.insert(shared.key, shared);
             }
-            Command::Close | Command::Release => return,
+            Command::Send { key, data, .. } => {
+                if let Some(shared) = channels.get(&key) {
+                    shared.dequeued(data.len());
+                }
+            }
+            // What is still queued behind it is dropped too, then the loop ends.
+            Command::Close | Command::Release => commands.close(),
             _ => {}
         }
     }
@@ -371,6 +382,7 @@ impl Task {
             Channel {
                 data,
                 shared,
+                opened: false,
                 ended: false,
                 closing: false,
                 sent: false,
@@ -411,7 +423,7 @@ impl Task {
             self.channels.remove(&key);
             return;
         }
-        if freed && channel.shared.opened.load(Ordering::Acquire) && self.in_flight().await {
+        if freed && channel.opened && self.in_flight().await {
             self.held_resets.hold(key);
             return;
         }
@@ -455,7 +467,7 @@ impl Task {
         let open: Vec<ChannelKey> = self
             .channels
             .iter()
-            .filter(|(_, channel)| !channel.ended && channel.shared.opened.load(Ordering::Acquire))
+            .filter(|(_, channel)| !channel.ended && channel.opened)
             .map(|(key, _)| *key)
             .collect();
         if self.in_flight().await {
@@ -495,10 +507,10 @@ impl Task {
         key: ChannelKey,
         event: Option<DataChannelEvent>,
     ) -> Option<Event> {
-        let channel = self.channels.get(&key)?;
+        let channel = self.channels.get_mut(&key)?;
         let ending = match event {
             Some(DataChannelEvent::OnOpen) => {
-                channel.shared.opened.store(true, Ordering::Release);
+                channel.opened = true;
                 let id = stream_id(&channel.data, &self.connection).await;
                 self.push(Event::ChannelOpen { key, id });
                 None
