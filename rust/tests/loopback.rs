@@ -1,156 +1,14 @@
 //! Two backends connect over loopback without Godot: the same path the Godot classes drive,
 //! with this test acting as the main thread and as the signaling relay.
 
-use std::collections::{HashMap, VecDeque};
+mod common;
+
+use common::{connected_negotiated, loopback_config, pump_until, Peer, DEADLINE};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use webrtc_rs::backend::{
-    interfaces, ChannelHandle, ChannelOptions, ChannelState, Connection, ConnectionConfig,
-    ConnectionState, Event, SdpKind,
+    ChannelOptions, ChannelState, Connection, ConnectionConfig, ConnectionState, Event, SdpKind,
 };
-
-const DEADLINE: Duration = Duration::from_secs(20);
-
-fn loopback_config() -> ConnectionConfig {
-    let loopback = interfaces::loopback_name().expect("an interface holds 127.0.0.1");
-    ConnectionConfig {
-        interfaces: Some(vec![loopback]),
-        ..Default::default()
-    }
-}
-
-/// One side as the main thread sees it: the connection, its channels and what arrived.
-struct Peer {
-    name: &'static str,
-    connection: Connection,
-    channels: HashMap<u64, ChannelHandle>,
-    channel_state: HashMap<u64, ChannelState>,
-    channel_ids: HashMap<u64, Option<u16>>,
-    labels: HashMap<u64, String>,
-    received: HashMap<u64, Vec<(bool, Vec<u8>)>>,
-    connection_state: ConnectionState,
-    outbox: Vec<Event>,
-    errors: Vec<String>,
-}
-
-impl Peer {
-    fn new(name: &'static str) -> Self {
-        Self {
-            name,
-            connection: Connection::start(loopback_config()).unwrap(),
-            channels: HashMap::new(),
-            channel_state: HashMap::new(),
-            channel_ids: HashMap::new(),
-            labels: HashMap::new(),
-            received: HashMap::new(),
-            connection_state: ConnectionState::New,
-            outbox: Vec::new(),
-            errors: Vec::new(),
-        }
-    }
-
-    fn create_channel(&mut self, label: &str, options: ChannelOptions) -> u64 {
-        let (info, handle) = self.connection.create_channel(label, options);
-        let key = handle.key();
-        self.channels.insert(key, handle);
-        self.labels.insert(key, info.label);
-        self.channel_state.insert(key, ChannelState::Connecting);
-        key
-    }
-
-    /// Drains the queue; signaling events go to `outbox` for the relay.
-    fn poll(&mut self) {
-        let mut events = VecDeque::new();
-        self.connection.queue().drain_into(&mut events);
-        for event in events {
-            match event {
-                Event::ChannelReceived { info, handle } => {
-                    self.labels.insert(info.key, info.label);
-                    self.channel_state
-                        .insert(info.key, ChannelState::Connecting);
-                    self.channels.insert(info.key, handle);
-                }
-                Event::ChannelOpen { key, id } => {
-                    self.channel_state.insert(key, ChannelState::Open);
-                    self.channel_ids.insert(key, id);
-                }
-                Event::ChannelMessage {
-                    key,
-                    is_string,
-                    data,
-                } => {
-                    // Read at once, as a game calling get_packet() would.
-                    if let Some(handle) = self.channels.get(&key) {
-                        handle.read(data.len());
-                    }
-                    self.received
-                        .entry(key)
-                        .or_default()
-                        .push((is_string, data.to_vec()))
-                }
-                Event::ChannelClosing { key } => {
-                    self.channel_state.insert(key, ChannelState::Closing);
-                }
-                Event::ChannelClosed { key } => {
-                    self.channel_state.insert(key, ChannelState::Closed);
-                }
-                Event::ConnectionState(state) => self.connection_state = state,
-                Event::Error(message) => self.errors.push(message),
-                other => self.outbox.push(other),
-            }
-        }
-    }
-
-    fn key_of(&self, label: &str) -> Option<u64> {
-        self.labels
-            .iter()
-            .find(|(_, l)| l.as_str() == label)
-            .map(|(k, _)| *k)
-    }
-}
-
-/// Moves descriptions and candidates from `from` to `to`, as a signaling server would.
-fn relay(from: &mut Peer, to: &mut Peer) {
-    for event in std::mem::take(&mut from.outbox) {
-        match event {
-            Event::SessionDescription { kind, sdp } => {
-                from.connection.set_local_description(kind, &sdp).unwrap();
-                to.connection.set_remote_description(kind, &sdp).unwrap();
-            }
-            Event::IceCandidate {
-                mid,
-                index,
-                candidate,
-            } => {
-                assert!(
-                    candidate.contains("127.0.0.1") || candidate.contains("::1"),
-                    "{}: a non-loopback candidate was gathered: {candidate}",
-                    from.name
-                );
-                to.connection
-                    .add_ice_candidate(&mid, index, &candidate)
-                    .unwrap()
-            }
-            _ => {}
-        }
-    }
-}
-
-fn pump_until(a: &mut Peer, b: &mut Peer, what: &str, mut done: impl FnMut(&Peer, &Peer) -> bool) {
-    let start = Instant::now();
-    loop {
-        a.poll();
-        b.poll();
-        relay(a, b);
-        relay(b, a);
-        assert!(a.errors.is_empty(), "{}: {:?}", a.name, a.errors);
-        assert!(b.errors.is_empty(), "{}: {:?}", b.name, b.errors);
-        if done(a, b) {
-            return;
-        }
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
 
 #[test]
 fn two_backends_connect_and_exchange_packets_over_loopback() {
@@ -283,25 +141,6 @@ fn binding_a_missing_interface_fails_the_connection_with_a_message() {
         matches!(&seen[0], Event::Error(m) if m.contains("no-such-if0")),
         "{seen:?}"
     );
-}
-
-/// Two peers with a reliable negotiated channel "n" (id 0), open on both sides.
-fn connected_negotiated() -> (Peer, Peer, u64, u64) {
-    let _ = env_logger::builder().is_test(true).try_init();
-    let mut a = Peer::new("A");
-    let mut b = Peer::new("B");
-    let options = ChannelOptions {
-        negotiated_id: Some(0),
-        ..Default::default()
-    };
-    let key_a = a.create_channel("n", options.clone());
-    let key_b = b.create_channel("n", options);
-    a.connection.create_offer().unwrap();
-    pump_until(&mut a, &mut b, "the channel to open", |a, b| {
-        a.channel_state[&key_a] == ChannelState::Open
-            && b.channel_state[&key_b] == ChannelState::Open
-    });
-    (a, b, key_a, key_b)
 }
 
 fn send_numbered(peer: &Peer, key: u64, count: u32) {

@@ -17,15 +17,14 @@ use super::runtime;
 use super::sdp::first_mid;
 use super::send::hand_over;
 use super::tuning;
-use futures::future::BoxFuture;
-use futures::stream::FuturesUnordered;
-use futures::{FutureExt, StreamExt};
 use rtc::peer_connection::transport::{
     RTCDtlsTransportState, RTCIceTransportState, RTCSctpTransportState,
 };
 use std::collections::HashMap;
+use std::future::poll_fn;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 use tokio::sync::{mpsc, Notify};
 use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
@@ -104,14 +103,35 @@ struct Channel {
     closing: bool,
     /// Messages were handed to SCTP since the bytes in flight were last sampled.
     sent: bool,
+    /// The task takes its events: it has not ended, and is not paused for unread messages.
+    listening: bool,
 }
 
-/// The next event of one channel. Each channel has at most one of these pending; a channel
-/// paused for unread messages has none.
-type NextEvent = BoxFuture<'static, (ChannelKey, Option<DataChannelEvent>)>;
-
-fn next_event(key: ChannelKey, channel: Arc<dyn DataChannel>) -> NextEvent {
-    async move { (key, channel.poll().await) }.boxed()
+/// The next event of any listening channel, or `Pending` with `cx` registered with every one
+/// of them. Polling starts after the channel that gave the last event, so a channel that always
+/// has one ready cannot starve the others.
+///
+/// `poll_event` rather than webrtc-rs's `poll()`: that returns a boxed future, and keeping one
+/// pending per channel cost three allocations per received message (webrtc 0008).
+fn next_event(
+    channels: &mut HashMap<ChannelKey, Channel>,
+    order: &[ChannelKey],
+    cursor: &mut usize,
+    cx: &mut Context<'_>,
+) -> Poll<(ChannelKey, Option<DataChannelEvent>)> {
+    for step in 0..order.len() {
+        let index = (*cursor + step) % order.len();
+        let key = order[index];
+        let Some(channel) = channels.get_mut(&key).filter(|channel| channel.listening) else {
+            continue;
+        };
+        if let Poll::Ready(event) = channel.data.poll_event(cx) {
+            channel.listening = false;
+            *cursor = index + 1;
+            return Poll::Ready((key, event));
+        }
+    }
+    Poll::Pending
 }
 
 /// Builds the connection, then runs it until it ends (see `close.rs`).
@@ -141,7 +161,8 @@ pub(crate) async fn run(
         shared,
         reports,
         channels: HashMap::new(),
-        events: FuturesUnordered::new(),
+        order: Vec::new(),
+        cursor: 0,
         paused: Vec::new(),
         phase: Phase::Open,
         held_resets: HeldResets::default(),
@@ -194,8 +215,10 @@ struct Task {
     shared: Shared,
     reports: mpsc::UnboundedReceiver<Report>,
     channels: HashMap<ChannelKey, Channel>,
-    /// The pending next event of every channel that is not paused or ended.
-    events: FuturesUnordered<NextEvent>,
+    /// The keys of `channels`, in the order they were added: the order they are polled in.
+    order: Vec<ChannelKey>,
+    /// Where in `order` the next poll for channel events starts.
+    cursor: usize,
     /// Reliable channels holding as much unread as they may (see `ReceiveBuffer`).
     paused: Vec<ChannelKey>,
     phase: Phase,
@@ -250,13 +273,11 @@ impl Task {
                     }
                 },
                 Some(report) = self.reports.recv() => self.report(report).await,
-                Some((key, event)) = self.events.next() => {
+                (key, event) = poll_fn(|cx| next_event(&mut self.channels, &self.order, &mut self.cursor, cx)) => {
                     self.channel_event(key, event).await;
                     for _ in 1..BATCH {
-                        match self.events.next().now_or_never() {
-                            Some(Some((key, event))) => self.channel_event(key, event).await,
-                            _ => break,
-                        }
+                        let Some((key, event)) = self.ready_event() else { break };
+                        self.channel_event(key, event).await;
                     }
                 }
                 () = room.notified(), if !self.paused.is_empty() => self.resume_paused(),
@@ -376,7 +397,7 @@ impl Task {
         // webrtc-rs then reports when the bytes in flight fall to zero (see `InFlight`).
         let _ = data.set_buffered_amount_low_threshold(0).await;
         let key = shared.key;
-        self.events.push(next_event(key, data.clone()));
+        self.order.push(key);
         self.channels.insert(
             key,
             Channel {
@@ -386,6 +407,7 @@ impl Task {
                 ended: false,
                 closing: false,
                 sent: false,
+                listening: true,
             },
         );
     }
@@ -421,6 +443,7 @@ impl Task {
         if channel.ended {
             // Freed after it ended: nothing more will come for it.
             self.channels.remove(&key);
+            self.order.retain(|other| *other != key);
             return;
         }
         if freed && channel.opened && self.in_flight().await {
@@ -551,13 +574,23 @@ impl Task {
 
     /// Polls the channel again, unless it holds as much unread as it may.
     fn ask_next(&mut self, key: ChannelKey) {
-        let Some(channel) = self.channels.get(&key) else {
+        let Some(channel) = self.channels.get_mut(&key) else {
             return;
         };
         if channel.shared.receive.has_room() {
-            self.events.push(next_event(key, channel.data.clone()));
+            channel.listening = true;
         } else {
             self.paused.push(key);
+        }
+    }
+
+    /// A channel event that is ready now, if any. (The wakers it registers are no-ops; the
+    /// task's own are registered again when it next waits.)
+    fn ready_event(&mut self) -> Option<(ChannelKey, Option<DataChannelEvent>)> {
+        let mut cx = Context::from_waker(Waker::noop());
+        match next_event(&mut self.channels, &self.order, &mut self.cursor, &mut cx) {
+            Poll::Ready(event) => Some(event),
+            Poll::Pending => None,
         }
     }
 
@@ -579,19 +612,9 @@ impl Task {
     /// queue: the game is not reading it anyway.)
     async fn push_after_ready(&mut self, ending: Event) {
         let mut endings = vec![ending];
-        // `FuturesUnordered` may yield once with work still ready, to be fair to its caller:
-        // only two empty answers in a row mean nothing is ready.
-        let mut empty = 0;
-        while empty < 2 {
-            match self.events.next().now_or_never() {
-                Some(Some((key, event))) => {
-                    empty = 0;
-                    if let Some(ending) = self.on_channel_event(key, event).await {
-                        endings.push(ending);
-                    }
-                }
-                Some(None) => break,
-                None => empty += 1,
+        while let Some((key, event)) = self.ready_event() {
+            if let Some(ending) = self.on_channel_event(key, event).await {
+                endings.push(ending);
             }
         }
         for ending in endings {
