@@ -394,23 +394,19 @@ impl PeerConnection {
     fn apply(&mut self, event: Event) {
         match event {
             Event::SessionDescription { kind, sdp } => {
-                self.emit(
-                    "session_description_created",
-                    &[kind.as_str().to_variant(), sdp.to_variant()],
-                );
+                self.signals()
+                    .session_description_created()
+                    .emit(kind.as_str().into(), sdp.as_str().into());
             }
             Event::IceCandidate {
                 mid,
                 index,
                 candidate,
             } => {
-                self.emit(
-                    "ice_candidate_created",
-                    &[
-                        mid.to_variant(),
-                        i64::from(index).to_variant(),
-                        candidate.to_variant(),
-                    ],
+                self.signals().ice_candidate_created().emit(
+                    mid.as_str().into(),
+                    i64::from(index),
+                    candidate.as_str().into(),
                 );
             }
             Event::ConnectionState(state) => {
@@ -426,7 +422,9 @@ impl PeerConnection {
                 let key = info.key;
                 let channel = DataChannel::create(info, handle);
                 self.channels.insert(key, channel.instance_id());
-                self.emit("data_channel_received", &[channel.to_variant()]);
+                self.signals()
+                    .data_channel_received()
+                    .emit(channel.upcast());
             }
             Event::ChannelOpen { key, id } => self.with_channel(key, |c| c.on_open(id)),
             Event::ChannelMessage {
@@ -441,12 +439,6 @@ impl PeerConnection {
             }
             Event::Error(message) => godot_error!("WebRTCPeerConnection: {message}"),
         }
-    }
-
-    /// Emits with the instance re-entrant: handlers may call back into this object (for
-    /// example `set_local_description` from `session_description_created`).
-    fn emit(&mut self, signal: &str, arguments: &[Variant]) {
-        self.base_mut().emit_signal(signal, arguments);
     }
 
     /// Whether a channel of this connection that has not closed uses negotiated id `id`.
