@@ -1,7 +1,8 @@
 extends SceneTree
 ## The benchmark: this addon side by side with Godot's ENet, on loopback.
 ##   godot --headless --path rust/itest -s res://bench/bench.gd -- [quick] [runs=N] [out=FILE]
-##       [only=throughput,latency,latency_in_process,setup,main_thread,flow,bursts,footprint,scale,lossy]
+##       [only=throughput,latency,latency_in_process,setup,main_thread,flow,bursts,footprint,scale,star,lossy]
+##       [star_clients=N] (the star section's clients, default 32)
 ## Throughput and latency run between two Godot processes (bench_peer.gd); setup, main-thread
 ## cost and footprint are measured in this process. Every figure is the median of `runs`
 ## runs. Prints a table and writes JSON (default: bench-results.json in the current folder).
@@ -66,6 +67,8 @@ func _run() -> void:
 			await _bursts(count, 50)
 	if _wants("scale"):
 		results["scale/mesh16"] = await _scale(16)
+	if _wants("star"):
+		await _star_section(int(options.get("star_clients", "32")), runs)
 	if _wants("lossy"):
 		for loss in [10, 30]:
 			results["lossy/%d" % loss] = _lossy(loss, maxi(runs, 5))
@@ -541,6 +544,208 @@ func _scale(peers: int) -> Dictionary:
 	return out
 
 
+## The star workload (star_peer.gd, star_node.gd): a server-mode host process and `clients`
+## client processes, capped at 60 frames/s, over this addon's WebRTCMultiplayerPeer and then
+## over Godot's ENetMultiplayerPeer, `runs` times (which goes first alternates, so both see
+## the same moment of a shared machine). Keeps each transport's figures as `_median` does
+## under "star/webrtc" and "star/enet", every run's per-client RTTs under
+## "star/<transport>/runs", and as "star/host_cpu_ratio" the spread of each pair's ratio of
+## host CPU (ours / ENet's): its maximum is our worst run against ENet at the time.
+func _star_section(clients: int, runs: int) -> void:
+	var samples := {"webrtc": [] as Array[Dictionary], "enet": [] as Array[Dictionary]}
+	var ratios := []
+	for i in runs:
+		var order := ["webrtc", "enet"] if i % 2 == 0 else ["enet", "webrtc"]
+		var pair := {}
+		for transport: String in order:
+			var figures := await _star(transport, clients)
+			if figures.is_empty():
+				print("  star/%s: run %d failed" % [transport, i + 1])
+				continue
+			samples[transport].append(figures)
+			pair[transport] = figures
+		if pair.size() == 2 and pair["enet"]["host_cpu_percent"] > 0.0:
+			ratios.append(pair["webrtc"]["host_cpu_percent"] / pair["enet"]["host_cpu_percent"])
+	for transport: String in samples:
+		var per_client: Array = samples[transport].map(func(s: Dictionary) -> Array: return s["per_client"])
+		for figures: Dictionary in samples[transport]:
+			figures.erase("per_client")
+		_summarize("star/" + transport, runs, samples[transport])
+		results["star/%s/runs" % transport] = per_client
+	if not ratios.is_empty():
+		var ratio := {"runs": ratios.size()}
+		_put_spread(ratio, "ratio", ratios)
+		results["star/host_cpu_ratio"] = ratio
+		print("  %-40s %s" % ["star/host_cpu_ratio", JSON.stringify(ratio)])
+
+
+## One run of the star workload over `transport` (see star_node.gd): starts the host, waits
+## until it is ready (for WebRTC: joined the lobby as peer 1), starts the clients, and samples
+## once a second, while the host's measured window lasts, the CPU time of the host and of the
+## clients (/proc ticks) and the machine's (/proc/stat). Returns {} if the host never measured;
+## otherwise figures that count the clients that did not connect or report rather than
+## leaving them out. Every process it started is killed before it returns.
+func _star(transport: String, clients: int) -> Dictionary:
+	var port := TestCase.server_port()
+	var dir := OS.get_user_data_dir().path_join("star-%s-%d" % [transport, port])
+	DirAccess.make_dir_recursive_absolute(dir)
+	for file in DirAccess.get_files_at(dir):
+		DirAccess.remove_absolute(dir.path_join(file))
+	var script := ["--headless", "--max-fps", "60", "--path", ProjectSettings.globalize_path("res://"),
+			"-s", "res://bench/star_peer.gd", "--", "transport=" + transport, "dir=" + dir,
+			"clients=%d" % clients]
+	var pids: Array[int] = []
+	if transport == "webrtc":
+		# The lobby takes 1 host + `clients` and lets the host answer them all at once.
+		pids.append(OS.create_process(TestCase.godot_command(), TestCase.lobby_server_args(port,
+				["--max-peers-per-lobby", str(clients + 1), "--max-messages-per-second", "1000"])))
+		script += ["url=ws://127.0.0.1:%d" % port, "lobby=star"]
+	else:
+		script += ["port=%d" % port]
+	var host := OS.create_process(TestCase.godot_command(), script + ["role=host"])
+	pids.append(host)
+	var figures := {}
+	if await _wait_for_file(dir.path_join("host-ready"), 30000):
+		var client_pids: Array[int] = []
+		for i in clients:
+			client_pids.append(OS.create_process(TestCase.godot_command(), script + ["role=client", "index=%d" % i]))
+		pids.append_array(client_pids)
+		figures = await _star_measure(dir, host, client_pids)
+	else:
+		print("  star/%s: the host was not ready in 30 s" % transport)
+	for pid in pids:
+		if OS.is_process_running(pid):
+			OS.kill(pid)
+	for file in DirAccess.get_files_at(dir):
+		DirAccess.remove_absolute(dir.path_join(file))
+	DirAccess.remove_absolute(dir)
+	return figures
+
+
+## Whether `path` appears within `timeout_ms`.
+func _wait_for_file(path: String, timeout_ms: int) -> bool:
+	var deadline := Time.get_ticks_msec() + timeout_ms
+	while not FileAccess.file_exists(path) and Time.get_ticks_msec() < deadline:
+		await process_frame
+	return FileAccess.file_exists(path)
+
+
+## The sampling and the collection of one star run (see `_star`).
+func _star_measure(dir: String, host: int, client_pids: Array[int]) -> Dictionary:
+	var host_usage: Array[float] = []  # per-second CPU %, during the host's measured window
+	var client_usage := {}  # pid -> Array of per-second CPU %
+	var last := {}  # pid -> ticks at the previous sample
+	var machine_last := _machine_ticks()
+	var machine_busy: Array[float] = []
+	var host_rss := 0.0
+	# The host waits up to 120 s for every client (star_peer.gd's connect_timeout), then 2 s
+	# of warm-up and 10 s measured; a margin on top.
+	var deadline := Time.get_ticks_msec() + 180000
+	var next_sample := 0
+	while not FileAccess.file_exists(dir.path_join("host.json")) and OS.is_process_running(host) \
+			and Time.get_ticks_msec() < deadline:
+		if Time.get_ticks_msec() >= next_sample and FileAccess.file_exists(dir.path_join("measuring")):
+			next_sample = Time.get_ticks_msec() + 1000
+			var machine := _machine_ticks()
+			if not last.is_empty() and machine[0] > machine_last[0]:
+				machine_busy.append(100.0 * (machine[1] - machine_last[1]) / (machine[0] - machine_last[0]))
+			machine_last = machine
+			for pid: int in client_pids + [host]:
+				var ticks := _cpu_ticks(pid)
+				if ticks < 0:
+					continue
+				if last.has(pid):
+					var percent := float(ticks - last[pid])  # ticks of 10 ms per second = %
+					if pid == host:
+						host_usage.append(percent)
+					else:
+						client_usage.get_or_add(pid, []).append(percent)
+				last[pid] = ticks
+			host_rss = maxf(host_rss, _memory(str(host)).get("rss_mb", 0.0))
+		await process_frame
+	var host_figures: Variant = JSON.parse_string(FileAccess.get_file_as_string(dir.path_join("host.json"))) \
+			if FileAccess.file_exists(dir.path_join("host.json")) else null
+	if typeof(host_figures) != TYPE_DICTIONARY or not host_figures.get("ok", false) or host_usage.is_empty():
+		print("  star: the host measured nothing: %s" % JSON.stringify(host_figures))
+		return {}
+	# Clients write their figures when the host's `end` reaches them; give them 15 s.
+	var reports := {}  # index -> figures
+	var wait_until := Time.get_ticks_msec() + 15000
+	while reports.size() < client_pids.size() and Time.get_ticks_msec() < wait_until:
+		for i in client_pids.size():
+			var path := dir.path_join("client-%d.json" % i)
+			if not reports.has(i) and FileAccess.file_exists(path):
+				var parsed: Variant = JSON.parse_string(FileAccess.get_file_as_string(path))
+				reports[i] = parsed if typeof(parsed) == TYPE_DICTIONARY else {"ok": false, "error": "unreadable"}
+		await process_frame
+	var ok: Array = reports.values().filter(func(r: Dictionary) -> bool: return r.get("ok", false))
+	var errors := {}
+	for r: Dictionary in reports.values():
+		if not r.get("ok", false):
+			errors[r.get("error", "?")] = errors.get(r.get("error", "?"), 0) + 1
+	if reports.size() < client_pids.size():
+		errors["no report"] = client_pids.size() - reports.size()
+	var column := func(key: String) -> Array:
+		var values := ok.map(func(r: Dictionary) -> float: return r.get(key, -1.0))
+		values.sort()
+		return values
+	var medians: Array = column.call("rtt_median_ms")
+	var p99s: Array = column.call("rtt_p99_ms")
+	var relay_medians: Array = column.call("relay_median_ms")
+	var relay_p99s: Array = column.call("relay_p99_ms")
+	var relayed: Array = column.call("relayed_per_s")
+	var client_cpu: Array = client_usage.values().map(func(s: Array) -> float:
+		s.sort()
+		return s[s.size() / 2])
+	client_cpu.sort()
+	host_usage.sort()
+	machine_busy.sort()
+	var middle := func(values: Array) -> float: return values[values.size() / 2] if not values.is_empty() else -1.0
+	var out := {
+		"clients": client_pids.size(),
+		"connected": host_figures["peers_at_begin"],
+		"still_connected_at_end": host_figures["peers_at_end"],
+		"reported": ok.size(),
+		"host_cpu_percent": host_usage[host_usage.size() / 2],
+		"host_cpu_percent_window": host_figures["cpu_percent"],
+		"host_peak_rss_mb": host_figures["peak_rss_mb"],
+		"host_rss_mb_sampled_max": host_rss,
+		"host_threads": host_figures["threads"],
+		"host_fps": host_figures["fps"],
+		"host_longest_frame_ms": host_figures["longest_frame_ms"],
+		"host_states_per_s": host_figures["states_per_s"],
+		"rtt_median_ms": middle.call(medians),
+		"rtt_p99_median_ms": middle.call(p99s),
+		"rtt_p99_worst_ms": p99s.back() if not p99s.is_empty() else -1.0,
+		"relay_median_ms": middle.call(relay_medians),
+		"relay_p99_worst_ms": relay_p99s.back() if not relay_p99s.is_empty() else -1.0,
+		"relayed_per_s_median": middle.call(relayed),
+		"relayed_per_s_worst": relayed.front() if not relayed.is_empty() else -1.0,
+		"relayed_per_s_expected": 30.0 * (host_figures["peers_at_begin"] - 1),
+		"client_cpu_percent_median": middle.call(client_cpu),
+		"machine_busy_percent": middle.call(machine_busy),
+		"per_client": ok.map(func(r: Dictionary) -> Array: return [r["rtt_median_ms"], r["rtt_p99_ms"]]),
+	}
+	var summary := out.duplicate()
+	summary.erase("per_client")
+	print("  star/%s: %s; failed clients: %s" % [host_figures["transport"], JSON.stringify(summary), JSON.stringify(errors)])
+	print("    per client RTT median/p99 ms: %s" % " ".join(out["per_client"].map(func(p: Array) -> String:
+			return "%.1f/%.1f" % p)))
+	return out
+
+
+## [total, busy] clock ticks of the whole machine since boot (/proc/stat), busy being all but
+## idle and iowait.
+static func _machine_ticks() -> Array[int]:
+	var file := FileAccess.open("/proc/stat", FileAccess.READ)
+	var fields := file.get_line().split(" ", false) if file != null else PackedStringArray()
+	var total := 0
+	for i in range(1, mini(fields.size(), 9)):  # user nice system idle iowait irq softirq steal
+		total += int(fields[i])
+	var idle := int(fields[4]) + int(fields[5]) if fields.size() > 5 else 0
+	return [total, total - idle]
+
+
 ## utime + stime of a process, in clock ticks (100 per second on Linux), or -1.
 static func _cpu_ticks(pid: int) -> int:
 	# /proc files report size 0, so read a line rather than the whole file.
@@ -610,6 +815,27 @@ func _print_table() -> void:
 			"16-peer mesh, 20 Hz state", scale.get("clients_ok", 0), scale.get("clients", 0),
 			scale.get("client_cpu_percent_median", 0.0), scale.get("client_cpu_percent_max", 0.0),
 			scale.get("server_cpu_percent", 0.0), scale.get("client_rss_mb_median", 0.0)])
+	var star_w: Dictionary = results.get("star/webrtc", {})
+	var star_e: Dictionary = results.get("star/enet", {})
+	if not star_w.is_empty() or not star_e.is_empty():
+		print("%d-client star (server-mode host, 30 Hz state relayed to all, 60 frames/s; %d / %d runs):" % [
+				star_w.get("clients", star_e.get("clients", 0)), star_w.get("runs", 0), star_e.get("runs", 0)])
+		_row("  clients connected", star_w, star_e, "connected")
+		_row("  clients reporting RTTs", star_w, star_e, "reported")
+		_row("  host CPU % (median second)", star_w, star_e, "host_cpu_percent")
+		_row("  host CPU % (whole window)", star_w, star_e, "host_cpu_percent_window")
+		var ratio: Dictionary = results.get("star/host_cpu_ratio", {})
+		if not ratio.is_empty():
+			print("%-34s %26s" % ["  host CPU, ours / ENet, pairs", _spread(ratio, "ratio", "%.2f")])
+		_row("  host peak RSS MB", star_w, star_e, "host_peak_rss_mb")
+		_row("  host frames/s", star_w, star_e, "host_fps")
+		_row("  RTT median ms (median client)", star_w, star_e, "rtt_median_ms")
+		_row("  RTT p99 ms (median client)", star_w, star_e, "rtt_p99_median_ms")
+		_row("  RTT p99 ms (worst client)", star_w, star_e, "rtt_p99_worst_ms")
+		_row("  relay latency median ms", star_w, star_e, "relay_median_ms")
+		_row("  relayed states/s (median client)", star_w, star_e, "relayed_per_s_median")
+		_row("  client CPU % (median client)", star_w, star_e, "client_cpu_percent_median")
+		_row("  machine busy % (2 cores = 100)", star_w, star_e, "machine_busy_percent")
 
 
 ## One comparison row: ours and ENet's `key` with their spreads, the ratio of the medians, and
