@@ -35,6 +35,9 @@ var _relayed := 0
 ## Sender -> receiver time of relayed states, ms (the processes share the system clock).
 var _relay_latencies: Array[float] = []
 # Host side.
+## Set once the measured window has ended: clients leave from then on, and nothing after the
+## window is measured, so the host stops relaying and answering.
+var window_over := false
 var states_received := 0
 var pings_answered := 0
 
@@ -62,6 +65,8 @@ func tick_client() -> void:
 
 @rpc("any_peer", "call_remote", "unreliable_ordered")
 func state(seq: int, sent_at: float, data: PackedByteArray) -> void:
+	if window_over:
+		return
 	var from := multiplayer.get_remote_sender_id()
 	states_received += 1
 	# A negative target is "every peer but this one": one RPC, sent to 31 clients.
@@ -70,6 +75,8 @@ func state(seq: int, sent_at: float, data: PackedByteArray) -> void:
 
 @rpc("any_peer", "call_remote", "unreliable_ordered")
 func ping(sent_usec: int) -> void:
+	if window_over:
+		return
 	pings_answered += 1
 	pong.rpc_id(multiplayer.get_remote_sender_id(), sent_usec)
 

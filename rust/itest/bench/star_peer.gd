@@ -139,6 +139,7 @@ func _host_frame() -> bool:
 			_last_frame_usec = usec
 			if now - _phase_started >= float(options["duration"]) * 1000.0:
 				node.end.rpc()
+				node.window_over = true
 				var seconds := (usec - _window_start_usec) / 1e6
 				var memory := status("self")
 				_write_host({"ok": _peers_at_begin > 0, "clients": int(options["clients"]),
