@@ -585,7 +585,9 @@ func _star_section(clients: int, runs: int) -> void:
 ## One run of the star workload over `transport` (see star_node.gd): starts the host, waits
 ## until it is ready (for WebRTC: joined the lobby as peer 1), starts the clients, and samples
 ## once a second, while the host's measured window lasts, the CPU time of the host and of the
-## clients (/proc ticks) and the machine's (/proc/stat). Returns {} if the host never measured;
+## clients (/proc ticks) and the machine's (/proc/stat). The host's CPU figure is the median
+## of its per-second samples, as the `scale` section's; the host also reports its CPU time
+## over the whole window and its peak RSS (VmHWM) itself. Returns {} if the host never measured;
 ## otherwise figures that count the clients that did not connect or report rather than
 ## leaving them out. Every process it started is killed before it returns.
 func _star(transport: String, clients: int) -> Dictionary:
@@ -697,9 +699,10 @@ func _star_measure(dir: String, host: int, client_pids: Array[int]) -> Dictionar
 	var relay_medians: Array = column.call("relay_median_ms")
 	var relay_p99s: Array = column.call("relay_p99_ms")
 	var relayed: Array = column.call("relayed_per_s")
+	# A client's figure is its mean over the window: at ~1 % per client, the per-second
+	# figures (whole ticks) are mostly 0 or 1.
 	var client_cpu: Array = client_usage.values().map(func(s: Array) -> float:
-		s.sort()
-		return s[s.size() / 2])
+		return s.reduce(func(sum: float, x: float) -> float: return sum + x, 0.0) / s.size())
 	client_cpu.sort()
 	host_usage.sort()
 	machine_busy.sort()
@@ -726,6 +729,7 @@ func _star_measure(dir: String, host: int, client_pids: Array[int]) -> Dictionar
 		"relayed_per_s_worst": relayed.front() if not relayed.is_empty() else -1.0,
 		"relayed_per_s_expected": 30.0 * (host_figures["peers_at_begin"] - 1),
 		"client_cpu_percent_median": middle.call(client_cpu),
+		"clients_cpu_percent_total": client_cpu.reduce(func(sum: float, x: float) -> float: return sum + x, 0.0),
 		"machine_busy_percent": middle.call(machine_busy),
 		"per_client": ok.map(func(r: Dictionary) -> Array: return [r["rtt_median_ms"], r["rtt_p99_ms"]]),
 	}
@@ -838,6 +842,7 @@ func _print_table() -> void:
 		_row("  relay latency median ms", star_w, star_e, "relay_median_ms")
 		_row("  relayed states/s (median client)", star_w, star_e, "relayed_per_s_median")
 		_row("  client CPU % (median client)", star_w, star_e, "client_cpu_percent_median")
+		_row("  CPU % of all clients together", star_w, star_e, "clients_cpu_percent_total")
 		_row("  machine busy % (2 cores = 100)", star_w, star_e, "machine_busy_percent")
 
 
