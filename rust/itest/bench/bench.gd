@@ -7,6 +7,7 @@ extends SceneTree
 ## cost and footprint are measured in this process. Every figure is the median of `runs`
 ## runs. Prints a table and writes JSON (default: bench-results.json in the current folder).
 
+const Proc := preload("res://bench/proc.gd")
 const MIB := 1 << 20
 
 var options := {"runs": "3", "out": "bench-results.json"}
@@ -98,6 +99,26 @@ func _median(name: String, runs: int, measure: Callable) -> void:
 	_summarize(name, runs, samples)
 
 
+## Runs `measure` (a transport name -> figures, {} if the run failed) for this addon and for
+## ENet, `runs` times, which goes first alternating, so both see the same moment of a shared
+## machine. Appends each transport's figures to `samples[transport]`, says which runs failed
+## (`label` % transport names them), and returns each round's {transport: figures}.
+func _alternating(runs: int, label: String, measure: Callable, samples: Dictionary) -> Array[Dictionary]:
+	var pairs: Array[Dictionary] = []
+	for i in runs:
+		var order := ["webrtc", "enet"] if i % 2 == 0 else ["enet", "webrtc"]
+		var pair := {}
+		for transport: String in order:
+			var figures: Dictionary = await measure.call(transport)
+			if figures.is_empty():
+				print("  %s: run %d failed" % [label % transport, i + 1])
+				continue
+			samples[transport].append(figures)
+			pair[transport] = figures
+		pairs.append(pair)
+	return pairs
+
+
 ## One throughput transfer with this addon, then the same with ENet, `runs` times (which goes
 ## first alternates), so both see the same moment of a shared machine. Keeps each transport's
 ## figures as `_median` does, and as "throughput/ratio/<name>" the spread of each pair's
@@ -105,16 +126,9 @@ func _median(name: String, runs: int, measure: Callable) -> void:
 func _paired(name: String, runs: int, extra: Array) -> void:
 	var samples := {"webrtc": [] as Array[Dictionary], "enet": [] as Array[Dictionary]}
 	var ratios := []
-	for i in runs:
-		var order := ["webrtc", "enet"] if i % 2 == 0 else ["enet", "webrtc"]
-		var pair := {}
-		for transport: String in order:
-			var figures := await _two_process(transport, "send", "receive", extra)
-			if figures.is_empty():
-				print("  throughput/%s/%s: run %d failed" % [transport, name, i + 1])
-				continue
-			samples[transport].append(figures)
-			pair[transport] = figures
+	var measure := func(transport: String) -> Dictionary:
+		return await _two_process(transport, "send", "receive", extra)
+	for pair: Dictionary in await _alternating(runs, "throughput/%s/" + name, measure, samples):
 		if pair.size() == 2 and pair["enet"].get("mb_per_s", 0.0) > 0.0:
 			ratios.append(pair["webrtc"]["mb_per_s"] / pair["enet"]["mb_per_s"])
 	for transport: String in samples:
@@ -331,7 +345,7 @@ func _unpolled_receiver() -> Dictionary:
 	var pair := await _open_pair()
 	var packet := PackedByteArray()
 	packet.resize(16384)
-	var before: float = _memory()["rss_mb"]
+	var before: float = Proc.memory()["rss_mb"]
 	var peak: float = before
 	var sent := 0
 	var until := Time.get_ticks_msec() + 10000
@@ -343,7 +357,7 @@ func _unpolled_receiver() -> Dictionary:
 			packet.encode_u32(0, sent)
 			pair.channel_a.put_packet(packet)
 			sent += 1
-		peak = maxf(peak, _memory()["rss_mb"])
+		peak = maxf(peak, Proc.memory()["rss_mb"])
 		await process_frame
 	var start := Time.get_ticks_msec()
 	var received := 0
@@ -438,7 +452,7 @@ func _lossy(loss: int, runs: int) -> Dictionary:
 
 
 func _footprint() -> Dictionary:
-	var out := {"before": _memory()}
+	var out := {"before": Proc.memory()}
 	var held: Array[PeerPair] = []
 	for target in [1, 16, 64]:
 		while held.size() * 2 < target:
@@ -452,30 +466,16 @@ func _footprint() -> Dictionary:
 			for pair in held:
 				pair.poll()
 			await process_frame
-		out["connections_%d" % (held.size() * 2)] = _memory()
+		out["connections_%d" % (held.size() * 2)] = Proc.memory()
 	for pair in held:
 		pair.close()
 	held.clear()
 	var settle := Time.get_ticks_msec() + 3000
 	while Time.get_ticks_msec() < settle:
 		await process_frame
-	out["after_closing"] = _memory()
+	out["after_closing"] = Proc.memory()
 	print("  footprint %s" % JSON.stringify(out))
 	return out
-
-
-## Resident memory (MB) and OS threads of a process (this one by default), from /proc.
-static func _memory(pid := "self") -> Dictionary:
-	# /proc files report size 0, so read them line by line.
-	var file := FileAccess.open("/proc/%s/status" % pid, FileAccess.READ)
-	var figures := {}
-	while file != null and not file.eof_reached():
-		var line := file.get_line()
-		if line.begins_with("VmRSS:"):
-			figures["rss_mb"] = int(line.split(":")[1].strip_edges().split(" ")[0]) / 1024.0
-		elif line.begins_with("Threads:"):
-			figures["threads"] = int(line.split(":")[1].strip_edges())
-	return figures
 
 
 ## A `peers`-player mesh of demo_project bot clients, one Godot process each (plus the lobby
@@ -504,13 +504,13 @@ func _scale(peers: int) -> Dictionary:
 		if Time.get_ticks_msec() >= next_sample:
 			next_sample = Time.get_ticks_msec() + 1000
 			for pid: int in clients + [server]:
-				var ticks := _cpu_ticks(pid)
+				var ticks := Proc.cpu_ticks(str(pid))
 				if ticks < 0:
 					continue
 				if last.has(pid):
 					usage.get_or_add(pid, []).append(float(ticks - last[pid]))  # ticks of 10 ms per s = %
 				last[pid] = ticks
-				rss[pid] = maxf(rss.get(pid, 0.0), _memory(str(pid)).get("rss_mb", 0.0))
+				rss[pid] = maxf(rss.get(pid, 0.0), Proc.memory(str(pid)).get("rss_mb", 0.0))
 		await process_frame
 	for pid: int in clients + [server]:
 		if OS.is_process_running(pid):
@@ -555,16 +555,9 @@ func _scale(peers: int) -> Dictionary:
 func _star_section(clients: int, runs: int) -> void:
 	var samples := {"webrtc": [] as Array[Dictionary], "enet": [] as Array[Dictionary]}
 	var ratios := []
-	for i in runs:
-		var order := ["webrtc", "enet"] if i % 2 == 0 else ["enet", "webrtc"]
-		var pair := {}
-		for transport: String in order:
-			var figures := await _star(transport, clients)
-			if figures.is_empty():
-				print("  star/%s: run %d failed" % [transport, i + 1])
-				continue
-			samples[transport].append(figures)
-			pair[transport] = figures
+	var measure := func(transport: String) -> Dictionary:
+		return await _star(transport, clients)
+	for pair: Dictionary in await _alternating(runs, "star/%s", measure, samples):
 		# From the CPU time over the whole window: the per-second figures come in whole
 		# ticks (1 %), too coarse for a ratio of figures around 10 %.
 		if pair.size() == 2 and pair["enet"]["host_cpu_percent_window"] > 0.0:
@@ -656,7 +649,7 @@ func _star_measure(dir: String, host: int, client_pids: Array[int]) -> Dictionar
 				machine_busy.append(100.0 * (machine[1] - machine_last[1]) / (machine[0] - machine_last[0]))
 			machine_last = machine
 			for pid: int in client_pids + [host]:
-				var ticks := _cpu_ticks(pid)
+				var ticks := Proc.cpu_ticks(str(pid))
 				if ticks < 0:
 					continue
 				if last.has(pid):
@@ -666,7 +659,7 @@ func _star_measure(dir: String, host: int, client_pids: Array[int]) -> Dictionar
 					else:
 						client_usage.get_or_add(pid, []).append(percent)
 				last[pid] = ticks
-			host_rss = maxf(host_rss, _memory(str(host)).get("rss_mb", 0.0))
+			host_rss = maxf(host_rss, Proc.memory(str(host)).get("rss_mb", 0.0))
 		await process_frame
 	var host_figures: Variant = JSON.parse_string(FileAccess.get_file_as_string(dir.path_join("host.json"))) \
 			if FileAccess.file_exists(dir.path_join("host.json")) else null
@@ -751,18 +744,6 @@ static func _machine_ticks() -> Array[int]:
 		total += int(fields[i])
 	var idle := int(fields[4]) + int(fields[5]) if fields.size() > 5 else 0
 	return [total, total - idle]
-
-
-## utime + stime of a process, in clock ticks (100 per second on Linux), or -1.
-static func _cpu_ticks(pid: int) -> int:
-	# /proc files report size 0, so read a line rather than the whole file.
-	var file := FileAccess.open("/proc/%d/stat" % pid, FileAccess.READ)
-	var text := file.get_line() if file != null else ""
-	if text.is_empty():
-		return -1
-	# Fields after the command name (which is in parentheses and may contain spaces).
-	var fields := text.substr(text.rfind(")") + 2).split(" ")
-	return int(fields[11]) + int(fields[12]) if fields.size() > 12 else -1
 
 
 func _print_table() -> void:

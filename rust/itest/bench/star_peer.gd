@@ -15,6 +15,7 @@ extends SceneTree
 ## begins and FOLDER/host.json when it ends; every process quits by itself at the end or on
 ## its own deadline, and the benchmark kills what is left.
 
+const Proc := preload("res://bench/proc.gd")
 const StarNode := preload("res://bench/star_node.gd")
 
 var options := {"duration": "10", "warmup": "2", "connect_timeout": "120", "clients": "32"}
@@ -127,7 +128,7 @@ func _host_frame() -> bool:
 				_peers_at_begin = peers
 				_window_start_usec = Time.get_ticks_usec()
 				_last_frame_usec = _window_start_usec
-				_window_ticks = cpu_ticks("self")
+				_window_ticks = Proc.cpu_ticks()
 				_states_at_begin = node.states_received
 				_pings_at_begin = node.pings_answered
 				node.begin.rpc()
@@ -141,12 +142,12 @@ func _host_frame() -> bool:
 				node.end.rpc()
 				node.window_over = true
 				var seconds := (usec - _window_start_usec) / 1e6
-				var memory := status("self")
+				var memory := Proc.memory()
 				_write_host({"ok": _peers_at_begin > 0, "clients": int(options["clients"]),
 						"peers_at_begin": _peers_at_begin, "peers_at_end": peers, "seconds": seconds,
-						"cpu_percent": (cpu_ticks("self") - _window_ticks) / seconds,
-						"rss_mb": memory.get("VmRSS", 0.0), "peak_rss_mb": memory.get("VmHWM", 0.0),
-						"threads": memory.get("Threads", 0.0), "fps": _frames / seconds,
+						"cpu_percent": (Proc.cpu_ticks() - _window_ticks) / seconds,
+						"rss_mb": memory.get("rss_mb", 0.0), "peak_rss_mb": memory.get("peak_rss_mb", 0.0),
+						"threads": memory.get("threads", 0), "fps": _frames / seconds,
 						"longest_frame_ms": _longest_frame_usec / 1000.0, "max_fps": Engine.max_fps,
 						"states_per_s": (node.states_received - _states_at_begin) / seconds,
 						"pings_per_s": (node.pings_answered - _pings_at_begin) / seconds})
@@ -165,29 +166,3 @@ func _enter(phase: String) -> void:
 func _write_host(figures: Dictionary) -> void:
 	figures["transport"] = options["transport"]
 	StarNode.write_json(_dir.path_join("host.json"), figures)
-
-
-## utime + stime of a process ("self" or a pid), in clock ticks (100 per second on Linux), or -1.
-static func cpu_ticks(pid: String) -> int:
-	# /proc files report size 0, so read a line rather than the whole file.
-	var file := FileAccess.open("/proc/%s/stat" % pid, FileAccess.READ)
-	var text := file.get_line() if file != null else ""
-	if text.is_empty():
-		return -1
-	# Fields after the command name (which is in parentheses and may contain spaces).
-	var fields := text.substr(text.rfind(")") + 2).split(" ")
-	return int(fields[11]) + int(fields[12]) if fields.size() > 12 else -1
-
-
-## VmRSS, VmHWM (MB) and Threads of a process, from /proc/<pid>/status.
-static func status(pid: String) -> Dictionary:
-	var file := FileAccess.open("/proc/%s/status" % pid, FileAccess.READ)
-	var figures := {}
-	while file != null and not file.eof_reached():
-		var line := file.get_line()
-		var key := line.get_slice(":", 0)
-		if key in ["VmRSS", "VmHWM"]:
-			figures[key] = int(line.get_slice(":", 1).strip_edges().get_slice(" ", 0)) / 1024.0
-		elif key == "Threads":
-			figures[key] = float(line.get_slice(":", 1).strip_edges())
-	return figures
