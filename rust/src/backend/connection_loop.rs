@@ -20,8 +20,9 @@ use super::tuning;
 use rtc::peer_connection::transport::{
     RTCDtlsTransportState, RTCIceTransportState, RTCSctpTransportState,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::poll_fn;
+use std::ops::Bound::{Excluded, Included, Unbounded};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::task::{Context, Poll, Waker};
@@ -108,27 +109,27 @@ struct Channel {
 }
 
 /// The next event of any listening channel, or `Pending` with `cx` registered with every one
-/// of them. Polling starts after the channel that gave the last event, so a channel that always
-/// has one ready cannot starve the others.
+/// of them. Polling goes round the channels in key order, starting after `last` (the channel
+/// that gave the last event), so a channel that always has one ready cannot starve the others.
 ///
 /// `poll_event` rather than webrtc-rs's `poll()`: that returns a boxed future, and keeping one
 /// pending per channel cost three allocations per received message (webrtc 0008).
 fn next_event(
-    channels: &mut HashMap<ChannelKey, Channel>,
-    order: &[ChannelKey],
-    cursor: &mut usize,
+    channels: &mut BTreeMap<ChannelKey, Channel>,
+    last: &mut ChannelKey,
     cx: &mut Context<'_>,
 ) -> Poll<(ChannelKey, Option<DataChannelEvent>)> {
-    for step in 0..order.len() {
-        let index = (*cursor + step) % order.len();
-        let key = order[index];
-        let Some(channel) = channels.get_mut(&key).filter(|channel| channel.listening) else {
-            continue;
-        };
-        if let Poll::Ready(event) = channel.data.poll_event(cx) {
-            channel.listening = false;
-            *cursor = index + 1;
-            return Poll::Ready((key, event));
+    let after = *last;
+    for range in [(Excluded(after), Unbounded), (Unbounded, Included(after))] {
+        for (&key, channel) in channels.range_mut(range) {
+            if !channel.listening {
+                continue;
+            }
+            if let Poll::Ready(event) = channel.data.poll_event(cx) {
+                channel.listening = false;
+                *last = key;
+                return Poll::Ready((key, event));
+            }
         }
     }
     Poll::Pending
@@ -160,9 +161,8 @@ pub(crate) async fn run(
         connection,
         shared,
         reports,
-        channels: HashMap::new(),
-        order: Vec::new(),
-        cursor: 0,
+        channels: BTreeMap::new(),
+        last_polled: 0,
         paused: Vec::new(),
         phase: Phase::Open,
         held_resets: HeldResets::default(),
@@ -214,11 +214,11 @@ struct Task {
     connection: Arc<dyn PeerConnection>,
     shared: Shared,
     reports: mpsc::UnboundedReceiver<Report>,
-    channels: HashMap<ChannelKey, Channel>,
-    /// The keys of `channels`, in the order they were added: the order they are polled in.
-    order: Vec<ChannelKey>,
-    /// Where in `order` the next poll for channel events starts.
-    cursor: usize,
+    /// By key: keys are handed out in increasing order, so this is the order channels were
+    /// created in, and the order they are polled in.
+    channels: BTreeMap<ChannelKey, Channel>,
+    /// The channel that gave the last event: the next poll starts after it.
+    last_polled: ChannelKey,
     /// Reliable channels holding as much unread as they may (see `ReceiveBuffer`).
     paused: Vec<ChannelKey>,
     phase: Phase,
@@ -273,7 +273,7 @@ impl Task {
                     }
                 },
                 Some(report) = self.reports.recv() => self.report(report).await,
-                (key, event) = poll_fn(|cx| next_event(&mut self.channels, &self.order, &mut self.cursor, cx)) => {
+                (key, event) = poll_fn(|cx| next_event(&mut self.channels, &mut self.last_polled, cx)) => {
                     self.channel_event(key, event).await;
                     for _ in 1..BATCH {
                         let Some((key, event)) = self.ready_event() else { break };
@@ -397,7 +397,6 @@ impl Task {
         // webrtc-rs then reports when the bytes in flight fall to zero (see `InFlight`).
         let _ = data.set_buffered_amount_low_threshold(0).await;
         let key = shared.key;
-        self.order.push(key);
         self.channels.insert(
             key,
             Channel {
@@ -443,7 +442,6 @@ impl Task {
         if channel.ended {
             // Freed after it ended: nothing more will come for it.
             self.channels.remove(&key);
-            self.order.retain(|other| *other != key);
             return;
         }
         if freed && channel.opened && self.in_flight().await {
@@ -588,7 +586,7 @@ impl Task {
     /// task's own are registered again when it next waits.)
     fn ready_event(&mut self) -> Option<(ChannelKey, Option<DataChannelEvent>)> {
         let mut cx = Context::from_waker(Waker::noop());
-        match next_event(&mut self.channels, &self.order, &mut self.cursor, &mut cx) {
+        match next_event(&mut self.channels, &mut self.last_polled, &mut cx) {
             Poll::Ready(event) => Some(event),
             Poll::Pending => None,
         }
