@@ -5,12 +5,11 @@
 
 mod common;
 
-use common::{connected_negotiated, DEADLINE};
+use common::{connected_negotiated, read_messages};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
-use webrtc_rs::backend::Event;
+use std::time::Duration;
 
 /// The system allocator, counting calls and bytes.
 struct Counting;
@@ -51,23 +50,14 @@ fn per_message(size: usize, count: usize) -> (f64, f64) {
         for _ in 0..count {
             a.channels[&key_a].send(false, &packet).unwrap();
         }
-        let start = Instant::now();
-        let mut seen = 0;
-        while seen < count {
-            assert!(start.elapsed() < DEADLINE, "only {seen} of {count} arrived");
-            b.connection.queue().drain_into(&mut events);
-            for event in events.drain(..) {
-                if let Event::ChannelMessage { key, data, .. } = event {
-                    assert_eq!((key, data.len()), (key_b, size));
-                    b.channels[&key_b].read(size);
-                    seen += 1;
-                }
-            }
-            // The sender's queue holds only buffered-amount and state events here.
-            a.connection.queue().drain_into(&mut events);
-            events.clear();
-            std::thread::sleep(Duration::from_micros(200));
-        }
+        read_messages(
+            &a,
+            &b,
+            key_b,
+            (size, count),
+            Duration::from_micros(200),
+            &mut events,
+        );
         (
             (ALLOCATIONS.load(Ordering::Relaxed) - allocations) as f64 / count as f64,
             (BYTES.load(Ordering::Relaxed) - bytes) as f64 / count as f64,

@@ -176,3 +176,34 @@ pub fn connected_negotiated() -> (Peer, Peer, u64, u64) {
     });
     (a, b, key_a, key_b)
 }
+
+/// Reads, as a game calling `get_packet()` would, `count` messages of `size` bytes arriving on
+/// `b`'s channel `key_b`, emptying `a`'s queue (state and buffered-amount events only) alongside.
+/// Waits `pause` between rounds (zero: spins). `events` is reused, so reading allocates nothing.
+pub fn read_messages(
+    a: &Peer,
+    b: &Peer,
+    key_b: u64,
+    (size, count): (usize, usize),
+    pause: Duration,
+    events: &mut VecDeque<Event>,
+) {
+    let start = Instant::now();
+    let mut seen = 0;
+    while seen < count {
+        assert!(start.elapsed() < DEADLINE, "only {seen} of {count} arrived");
+        b.connection.queue().drain_into(events);
+        for event in events.drain(..) {
+            if let Event::ChannelMessage { key, data, .. } = event {
+                assert_eq!((key, data.len()), (key_b, size));
+                b.channels[&key_b].read(size);
+                seen += 1;
+            }
+        }
+        a.connection.queue().drain_into(events);
+        events.clear();
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
+    }
+}
