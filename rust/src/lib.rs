@@ -7,6 +7,8 @@ pub mod backend;
 mod data_channel;
 mod dictionary;
 mod errors;
+pub mod lobby;
+mod lobby_listener;
 mod logging;
 mod peer_connection;
 

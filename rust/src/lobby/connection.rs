@@ -1,0 +1,354 @@
+//! One task per connection: the TLS and WebSocket handshakes under one deadline, then the
+//! exchange of messages until either side closes.
+
+use super::listener::{ListenerEvent, Report, SendError, Shared, Slot};
+use futures_util::{SinkExt, StreamExt};
+use std::future::pending;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, Notify};
+use tokio::time::{timeout, timeout_at, Instant, Interval};
+use tokio_rustls::TlsAcceptor;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+/// How long a closing connection waits for the client's close frame before dropping it.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// Close codes (RFC 6455, section 7.4.1).
+const GOING_AWAY: u16 = 1001;
+const NO_STATUS: u16 = 1005;
+const ABNORMAL: u16 = 1006;
+const INVALID_DATA: u16 = 1007;
+const TOO_BIG: u16 = 1009;
+
+pub(super) enum CloseRequest {
+    Close { code: u16, reason: String },
+    Drop,
+}
+
+/// What the main thread and a connection's task share.
+#[derive(Default)]
+struct Control {
+    /// Received messages handed to the main thread and not yet taken by `poll()`.
+    queued: AtomicUsize,
+    /// Signalled when `queued` falls below the bound.
+    room: Notify,
+    request: Mutex<Option<CloseRequest>>,
+    requested: Notify,
+}
+
+/// The main thread's side of one open connection.
+pub(super) struct ConnectionHandle {
+    outbound: mpsc::Sender<Message>,
+    control: Arc<Control>,
+    max_queued: usize,
+}
+
+impl ConnectionHandle {
+    pub fn send(&self, message: Message) -> Result<(), SendError> {
+        self.outbound
+            .try_send(message)
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => SendError::Full,
+                mpsc::error::TrySendError::Closed(_) => SendError::Gone,
+            })
+    }
+
+    /// One received message was taken by the main thread.
+    pub fn taken_one(&self) {
+        if self.control.queued.fetch_sub(1, Ordering::AcqRel) == self.max_queued {
+            self.control.room.notify_one();
+        }
+    }
+
+    pub fn request(&self, request: CloseRequest) {
+        let mut slot = self
+            .control
+            .request
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(request);
+            self.control.requested.notify_one();
+        }
+    }
+}
+
+/// Serves one admitted connection until it ends; `slot` keeps it counted until then.
+pub(super) async fn serve(shared: Arc<Shared>, slot: Slot, stream: TcpStream) {
+    let deadline = Instant::now() + shared.config.handshake_timeout;
+    match shared.config.tls.clone() {
+        None => {
+            if let Some((socket, path)) = handshake(&shared, stream, deadline).await {
+                session(&shared, slot, socket, path).await;
+            }
+        }
+        Some(tls) => {
+            let Ok(Ok(stream)) = timeout_at(deadline, TlsAcceptor::from(tls).accept(stream)).await
+            else {
+                shared.handshake_failed();
+                return;
+            };
+            if let Some((socket, path)) = handshake(&shared, stream, deadline).await {
+                session(&shared, slot, socket, path).await;
+            }
+        }
+    }
+}
+
+/// The WebSocket opening handshake; the request's path is kept for the lobby.
+async fn handshake<S>(
+    shared: &Shared,
+    stream: S,
+    deadline: Instant,
+) -> Option<(WebSocketStream<S>, String)>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let limit = shared.config.max_message_bytes;
+    let config = WebSocketConfig::default()
+        // Small reads for small messages: an idle connection holds this much.
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit));
+    let mut path = String::new();
+    let keep_path = |request: &Request, response: Response| {
+        path = request.uri().path().to_owned();
+        Ok(response)
+    };
+    let accepted = timeout_at(
+        deadline,
+        tokio_tungstenite::accept_hdr_async_with_config(stream, keep_path, Some(config)),
+    )
+    .await;
+    match accepted {
+        Ok(Ok(socket)) => Some((socket, path)),
+        _ => {
+            shared.handshake_failed();
+            None
+        }
+    }
+}
+
+async fn session<S>(shared: &Shared, mut slot: Slot, mut socket: WebSocketStream<S>, path: String)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    if !slot.handshake_done() {
+        return; // Evicted as it finished; its task is being ended.
+    }
+    let max_queued = shared.config.max_queued_messages.max(1);
+    let (outbound, mut outbox) = mpsc::channel(max_queued);
+    let control = Arc::new(Control::default());
+    shared.report(Report::Opened {
+        id: slot.id,
+        address: slot.address,
+        path,
+        handle: ConnectionHandle {
+            outbound,
+            control: control.clone(),
+            max_queued,
+        },
+    });
+    let (code, reason) = exchange(
+        shared,
+        slot.id,
+        &control,
+        max_queued,
+        &mut socket,
+        &mut outbox,
+    )
+    .await;
+    shared.report(Report::Event(ListenerEvent::Closed {
+        id: slot.id,
+        code,
+        reason,
+    }));
+}
+
+/// Why a connection ended: the close code and reason the main thread is told.
+type Ending = (u16, String);
+
+async fn exchange<S>(
+    shared: &Shared,
+    id: u64,
+    control: &Control,
+    max_queued: usize,
+    socket: &mut WebSocketStream<S>,
+    outbox: &mut mpsc::Receiver<Message>,
+) -> Ending
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut heartbeat = shared
+        .config
+        .heartbeat_interval
+        .filter(|interval| !interval.is_zero())
+        .map(|interval| tokio::time::interval_at(Instant::now() + interval, interval));
+    // Whether anything arrived since the last ping.
+    let mut heard = true;
+    loop {
+        let room = control.queued.load(Ordering::Acquire) < max_queued;
+        tokio::select! {
+            biased;
+            request = requested(shared, control) => return end(socket, outbox, request).await,
+            outgoing = outbox.recv() => {
+                let Some(message) = outgoing else {
+                    return (ABNORMAL, "dropped by the server".to_owned());
+                };
+                if let Some(ending) = write(shared, control, socket, message).await {
+                    return ending;
+                }
+            }
+            _ = tick(&mut heartbeat) => {
+                if !heard {
+                    return (ABNORMAL, "no answer to the heartbeat".to_owned());
+                }
+                heard = false;
+                if let Some(ending) = write(shared, control, socket, Message::Ping(Default::default())).await {
+                    return ending;
+                }
+            }
+            incoming = socket.next(), if room => {
+                heard = true;
+                let event = match incoming {
+                    Some(Ok(Message::Text(text))) => ListenerEvent::Text { id, text: text.as_str().to_owned() },
+                    Some(Ok(Message::Binary(data))) => ListenerEvent::Binary { id, data: data.to_vec() },
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                    Some(Ok(Message::Close(frame))) => {
+                        // tungstenite has queued the answering close frame; send it.
+                        let _ = timeout(CLOSE_WAIT, socket.close(None)).await;
+                        return frame.map_or((NO_STATUS, String::new()), |frame| {
+                            (u16::from(frame.code), frame.reason.as_str().to_owned())
+                        });
+                    }
+                    Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))) => {
+                        return close(socket, TOO_BIG, "message too big").await;
+                    }
+                    Some(Err(WsError::Utf8(_))) => {
+                        return close(socket, INVALID_DATA, "text is not UTF-8").await;
+                    }
+                    Some(Err(error)) => return (ABNORMAL, error.to_string()),
+                    None => return (ABNORMAL, "connection lost".to_owned()),
+                };
+                control.queued.fetch_add(1, Ordering::AcqRel);
+                shared.report(Report::Event(event));
+            }
+            _ = control.room.notified(), if !room => {}
+        }
+    }
+}
+
+/// The next close request, from the main thread or from the listener stopping.
+async fn requested(shared: &Shared, control: &Control) -> CloseRequest {
+    loop {
+        tokio::select! {
+            _ = control.requested.notified() => {}
+            _ = shared.stopped() => {
+                return CloseRequest::Close { code: GOING_AWAY, reason: "server stopping".to_owned() };
+            }
+        }
+        if let Some(request) = control
+            .request
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            return request;
+        }
+    }
+}
+
+async fn tick(heartbeat: &mut Option<Interval>) {
+    match heartbeat {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => pending().await,
+    }
+}
+
+/// Writes one message. A client that does not read can hold the write forever, so a close
+/// request ends it too; returns how the connection ended if it did.
+async fn write<S>(
+    shared: &Shared,
+    control: &Control,
+    socket: &mut WebSocketStream<S>,
+    message: Message,
+) -> Option<Ending>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    tokio::select! {
+        written = socket.send(message) => match written {
+            Ok(()) => None,
+            Err(error) => Some((ABNORMAL, error.to_string())),
+        },
+        request = requested(shared, control) => Some(match request {
+            CloseRequest::Close { code, reason } => (code, reason),
+            CloseRequest::Drop => (ABNORMAL, "dropped by the server".to_owned()),
+        }),
+    }
+}
+
+/// Carries out a close request: a close sends what was queued before it, then the close
+/// frame, all within [`CLOSE_WAIT`].
+async fn end<S>(
+    socket: &mut WebSocketStream<S>,
+    outbox: &mut mpsc::Receiver<Message>,
+    request: CloseRequest,
+) -> Ending
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match request {
+        CloseRequest::Close { code, reason } => {
+            let _ = timeout(CLOSE_WAIT, async {
+                while let Ok(message) = outbox.try_recv() {
+                    socket.send(message).await?;
+                }
+                Ok::<(), WsError>(())
+            })
+            .await;
+            close(socket, code, &reason).await
+        }
+        CloseRequest::Drop => (ABNORMAL, "dropped by the server".to_owned()),
+    }
+}
+
+/// Sends a close frame, then waits up to [`CLOSE_WAIT`] for the client's.
+async fn close<S>(socket: &mut WebSocketStream<S>, code: u16, reason: &str) -> Ending
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    // A close frame's reason has room for 123 bytes.
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let reason = &reason[..end];
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.into(),
+    };
+    let _ = timeout(CLOSE_WAIT, async {
+        socket.close(Some(frame)).await?;
+        while let Some(message) = socket.next().await {
+            if let Message::Close(_) = message? {
+                break;
+            }
+        }
+        Ok::<(), WsError>(())
+    })
+    .await;
+    (code, reason.to_owned())
+}

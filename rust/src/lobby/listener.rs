@@ -1,0 +1,560 @@
+//! What the main thread holds ([`Listener`]), what it is told ([`ListenerEvent`]), and the
+//! accept loop with its admission rules.
+
+use super::connection::{serve, CloseRequest, ConnectionHandle};
+use crate::backend::runtime;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use socket2::{Domain, Protocol, Socket, Type};
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+use tokio_tungstenite::tungstenite::Message;
+
+/// How the listener admits and serves connections.
+#[derive(Clone)]
+pub struct ListenerConfig {
+    /// The listen backlog: connections the kernel completes before the accept loop takes
+    /// them. The system caps it (Linux: `net.core.somaxconn`).
+    pub backlog: u32,
+    /// Connections at once, unfinished handshakes included; more are refused.
+    pub max_connections: usize,
+    /// Connections at once from one IP address; more are refused.
+    pub max_connections_per_address: usize,
+    /// Connections still in their TLS or WebSocket handshake, in all. A newcomer beyond it
+    /// takes the place of the oldest unfinished one, so sockets that never finish cannot
+    /// keep anyone out.
+    pub max_unfinished: usize,
+    /// Unfinished handshakes from one IP address; more are refused.
+    pub max_unfinished_per_address: usize,
+    /// Time for the TLS and WebSocket handshakes together.
+    pub handshake_timeout: Duration,
+    /// Largest message (and frame) accepted; a larger one closes the connection with 1009.
+    pub max_message_bytes: usize,
+    /// Messages one connection may have waiting, each way: received and not yet taken by
+    /// [`Listener::poll`] (reading pauses), and sent and not yet written ([`SendError::Full`]).
+    pub max_queued_messages: usize,
+    /// Pings this often; a connection that sent nothing since the previous ping is closed.
+    pub heartbeat_interval: Option<Duration>,
+    /// `wss://` when set.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Default for ListenerConfig {
+    fn default() -> Self {
+        Self {
+            backlog: 4096,
+            max_connections: 4096,
+            max_connections_per_address: 256,
+            max_unfinished: 1024,
+            max_unfinished_per_address: 64,
+            handshake_timeout: Duration::from_secs(5),
+            max_message_bytes: 16384,
+            max_queued_messages: 64,
+            heartbeat_interval: Some(Duration::from_secs(15)),
+            tls: None,
+        }
+    }
+}
+
+/// What happened to the listener's connections, in order, from [`Listener::poll`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenerEvent {
+    /// A connection finished its handshakes; `path` is the request's path as sent
+    /// (percent-encoded).
+    Opened {
+        id: u64,
+        address: IpAddr,
+        path: String,
+    },
+    Text {
+        id: u64,
+        text: String,
+    },
+    Binary {
+        id: u64,
+        data: Vec<u8>,
+    },
+    /// The connection is gone; nothing more comes from `id`. `code` is the close code: the
+    /// client's, ours if we closed it, 1006 when the connection was lost or timed out, 1009
+    /// for a message over the limit.
+    Closed {
+        id: u64,
+        code: u16,
+        reason: String,
+    },
+}
+
+/// An event as a connection's task reports it: `Opened` also hands over the handle the main
+/// thread talks to the connection through.
+pub(super) enum Report {
+    Opened {
+        id: u64,
+        address: IpAddr,
+        path: String,
+        handle: ConnectionHandle,
+    },
+    Event(ListenerEvent),
+}
+
+/// Counters since the listener started, and current sizes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListenerStats {
+    /// Connections admitted (before their handshakes).
+    pub accepted: u64,
+    /// Connections refused at once, over a connection or unfinished-handshake limit.
+    pub refused: u64,
+    /// Handshakes that failed or timed out.
+    pub handshake_failures: u64,
+    /// Unfinished handshakes dropped to make room for newcomers.
+    pub evicted: u64,
+    /// Connections in their handshakes now.
+    pub unfinished: usize,
+    /// Open WebSocket connections now.
+    pub open: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    #[error("'{0}' is not an IP address (or * for every address)")]
+    BadAddress(String),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        source: io::Error,
+    },
+    #[error("cannot start the network runtime: {0}")]
+    Runtime(io::Error),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("the certificate PEM holds no certificate")]
+    NoCertificate,
+    #[error("the certificate PEM: {0}")]
+    Certificate(rustls::pki_types::pem::Error),
+    #[error("the key PEM: {0}")]
+    Key(rustls::pki_types::pem::Error),
+    #[error("the key does not go with the certificate, or is unsupported: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// The connection's outbound queue is full: the client does not read what it is sent.
+    Full,
+    /// No such open connection (it closed, or was never opened).
+    Gone,
+}
+
+/// A TLS server configuration from a PEM certificate chain and its PEM private key.
+pub fn tls_config_from_pem(
+    certificate_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let chain = CertificateDer::pem_slice_iter(certificate_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(TlsError::Certificate)?;
+    if chain.is_empty() {
+        return Err(TlsError::NoCertificate);
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(TlsError::Key)?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    Ok(Arc::new(config))
+}
+
+/// The state every task of one listener shares.
+pub(super) struct Shared {
+    pub config: ListenerConfig,
+    reports: Mutex<Vec<Report>>,
+    admission: Mutex<Admission>,
+    stopped: AtomicBool,
+    stop: Notify,
+    accepted: AtomicU64,
+    refused: AtomicU64,
+    handshake_failures: AtomicU64,
+    evicted: AtomicU64,
+}
+
+/// Who is connected: what the admission rules count.
+#[derive(Default)]
+struct Admission {
+    next_id: u64,
+    per_address: HashMap<IpAddr, usize>,
+    total: usize,
+    /// Unfinished handshakes, oldest first (ids increase), with the handle that ends them.
+    unfinished: BTreeMap<u64, (IpAddr, Option<AbortHandle>)>,
+    unfinished_per_address: HashMap<IpAddr, usize>,
+    open: usize,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One less for `address` in `counts`, forgetting addresses that reach zero.
+fn count_down(counts: &mut HashMap<IpAddr, usize>, address: IpAddr) {
+    if let Some(count) = counts.get_mut(&address) {
+        *count -= 1;
+        if *count == 0 {
+            counts.remove(&address);
+        }
+    }
+}
+
+impl Shared {
+    pub fn report(&self, report: Report) {
+        lock(&self.reports).push(report);
+    }
+
+    pub fn handshake_failed(&self) {
+        self.handshake_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Resolves once the listener is stopping.
+    pub async fn stopped(&self) {
+        loop {
+            let notified = self.stop.notified();
+            if self.stopped.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Admits a connection from `address`, or refuses it (`None`) over a limit. Evicts the
+    /// oldest unfinished handshake if they are at their bound.
+    fn admit(self: &Arc<Self>, address: IpAddr) -> Option<Slot> {
+        let config = &self.config;
+        let mut evict = None;
+        let id = {
+            let mut admission = lock(&self.admission);
+            if admission.total >= config.max_connections
+                || admission.per_address.get(&address).copied().unwrap_or(0)
+                    >= config.max_connections_per_address
+                || admission
+                    .unfinished_per_address
+                    .get(&address)
+                    .copied()
+                    .unwrap_or(0)
+                    >= config.max_unfinished_per_address
+            {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            if admission.unfinished.len() >= config.max_unfinished.max(1) {
+                if let Some((_, (oldest, handle))) = admission.unfinished.pop_first() {
+                    count_down(&mut admission.unfinished_per_address, oldest);
+                    evict = handle;
+                    self.evicted.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            admission.next_id += 1;
+            let id = admission.next_id;
+            admission.total += 1;
+            *admission.per_address.entry(address).or_default() += 1;
+            *admission.unfinished_per_address.entry(address).or_default() += 1;
+            admission.unfinished.insert(id, (address, None));
+            id
+        };
+        if let Some(handle) = evict {
+            handle.abort();
+        }
+        self.accepted.fetch_add(1, Ordering::Relaxed);
+        Some(Slot {
+            shared: self.clone(),
+            id,
+            address,
+            open: false,
+        })
+    }
+
+    fn set_abort_handle(&self, id: u64, handle: AbortHandle) {
+        if let Some(entry) = lock(&self.admission).unfinished.get_mut(&id) {
+            entry.1 = Some(handle);
+        } else {
+            // Finished (or was evicted) before its handle was stored; nothing to end.
+        }
+    }
+}
+
+/// A connection's place in the counts, from admission until its task ends (also when the
+/// task is aborted), so the counts always match the connections that exist.
+pub(super) struct Slot {
+    shared: Arc<Shared>,
+    pub id: u64,
+    pub address: IpAddr,
+    open: bool,
+}
+
+impl Slot {
+    /// Moves the connection from the unfinished to the open ones; `false` if it was evicted
+    /// meanwhile (its task is ending).
+    pub fn handshake_done(&mut self) -> bool {
+        let mut admission = lock(&self.shared.admission);
+        if admission.unfinished.remove(&self.id).is_none() {
+            return false;
+        }
+        count_down(&mut admission.unfinished_per_address, self.address);
+        admission.open += 1;
+        self.open = true;
+        true
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut admission = lock(&self.shared.admission);
+        admission.total -= 1;
+        count_down(&mut admission.per_address, self.address);
+        if self.open {
+            admission.open -= 1;
+        } else if admission.unfinished.remove(&self.id).is_some() {
+            count_down(&mut admission.unfinished_per_address, self.address);
+        }
+    }
+}
+
+/// A listening WebSocket server, owned by the main thread: [`poll`](Self::poll) it for
+/// events, and answer with [`send_text`](Self::send_text) and [`close`](Self::close).
+/// Dropping it stops it (connections are closed with 1001).
+pub struct Listener {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    connections: HashMap<u64, ConnectionHandle>,
+    /// The reports taken last time, kept for their allocation.
+    taken: Vec<Report>,
+    accept_loop: AbortHandle,
+}
+
+impl Listener {
+    /// Listens on `bind_address` (an IP address, or `*` for every address, IPv6 and IPv4)
+    /// and `port` (0: any free one).
+    pub fn bind(
+        bind_address: &str,
+        port: u16,
+        config: ListenerConfig,
+    ) -> Result<Self, ListenError> {
+        let std_listener = if bind_address == "*" {
+            // Dual-stack where the system has IPv6, IPv4 alone where it has not.
+            listen_socket(
+                SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port),
+                config.backlog,
+            )
+            .or_else(|_| {
+                listen_socket(
+                    SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
+                    config.backlog,
+                )
+            })?
+        } else {
+            let ip: IpAddr = bind_address
+                .parse()
+                .map_err(|_| ListenError::BadAddress(bind_address.to_owned()))?;
+            listen_socket(SocketAddr::new(ip, port), config.backlog)?
+        };
+        let local_addr = std_listener
+            .local_addr()
+            .map_err(|source| ListenError::Bind {
+                address: SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
+                source,
+            })?;
+        let handle = runtime::handle().map_err(ListenError::Runtime)?;
+        let listener = {
+            let _entered = handle.enter();
+            TcpListener::from_std(std_listener).map_err(|source| ListenError::Bind {
+                address: local_addr,
+                source,
+            })?
+        };
+        let shared = Arc::new(Shared {
+            config,
+            reports: Mutex::new(Vec::new()),
+            admission: Mutex::new(Admission::default()),
+            stopped: AtomicBool::new(false),
+            stop: Notify::new(),
+            accepted: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            handshake_failures: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
+        });
+        let accept_loop = handle
+            .spawn(accept_loop(listener, shared.clone()))
+            .abort_handle();
+        Ok(Self {
+            shared,
+            local_addr,
+            connections: HashMap::new(),
+            taken: Vec::new(),
+            accept_loop,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// What happened since the last call, in order.
+    pub fn poll(&mut self) -> Vec<ListenerEvent> {
+        std::mem::swap(&mut *lock(&self.shared.reports), &mut self.taken);
+        let mut events = Vec::with_capacity(self.taken.len());
+        for report in self.taken.drain(..) {
+            let event = match report {
+                Report::Opened {
+                    id,
+                    address,
+                    path,
+                    handle,
+                } => {
+                    self.connections.insert(id, handle);
+                    ListenerEvent::Opened { id, address, path }
+                }
+                Report::Event(event) => event,
+            };
+            match &event {
+                ListenerEvent::Text { id, .. } | ListenerEvent::Binary { id, .. } => {
+                    if let Some(connection) = self.connections.get(id) {
+                        connection.taken_one();
+                    }
+                }
+                ListenerEvent::Closed { id, .. } => {
+                    self.connections.remove(id);
+                }
+                ListenerEvent::Opened { .. } => {}
+            }
+            events.push(event);
+        }
+        events
+    }
+
+    /// Queues `text` for connection `id`.
+    pub fn send_text(&self, id: u64, text: String) -> Result<(), SendError> {
+        let connection = self.connections.get(&id).ok_or(SendError::Gone)?;
+        connection.send(Message::text(text))
+    }
+
+    /// Closes connection `id` with `code` and `reason` (sent in the close frame), after what
+    /// was queued before; it is dropped if the client has not answered within a second.
+    /// `Closed` follows either way.
+    pub fn close(&self, id: u64, code: u16, reason: &str) {
+        if let Some(connection) = self.connections.get(&id) {
+            connection.request(CloseRequest::Close {
+                code,
+                reason: reason.to_owned(),
+            });
+        }
+    }
+
+    /// Drops connection `id` at once, without a close frame. `Closed` follows.
+    pub fn drop_connection(&self, id: u64) {
+        if let Some(connection) = self.connections.get(&id) {
+            connection.request(CloseRequest::Drop);
+        }
+    }
+
+    pub fn stats(&self) -> ListenerStats {
+        let admission = lock(&self.shared.admission);
+        ListenerStats {
+            accepted: self.shared.accepted.load(Ordering::Relaxed),
+            refused: self.shared.refused.load(Ordering::Relaxed),
+            handshake_failures: self.shared.handshake_failures.load(Ordering::Relaxed),
+            evicted: self.shared.evicted.load(Ordering::Relaxed),
+            unfinished: admission.unfinished.len(),
+            open: admission.open,
+        }
+    }
+
+    /// Stops accepting, closes every connection with 1001 ("going away"), and ends every
+    /// unfinished handshake.
+    pub fn stop(&mut self) {
+        self.accept_loop.abort();
+        self.shared.stopped.store(true, Ordering::Release);
+        self.shared.stop.notify_waiters();
+        let unfinished: Vec<AbortHandle> = lock(&self.shared.admission)
+            .unfinished
+            .values_mut()
+            .filter_map(|(_, handle)| handle.take())
+            .collect();
+        for handle in unfinished {
+            handle.abort();
+        }
+        self.connections.clear();
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn listen_socket(address: SocketAddr, backlog: u32) -> Result<std::net::TcpListener, ListenError> {
+    let bind_error = |source| ListenError::Bind { address, source };
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )
+    .map_err(bind_error)?;
+    if address.is_ipv6() {
+        socket.set_only_v6(false).map_err(bind_error)?;
+    }
+    // Restarting the server must not wait for the old connections' TIME_WAIT. (Windows'
+    // SO_REUSEADDR would let two servers share the port, so it is left off there.)
+    #[cfg(not(windows))]
+    socket.set_reuse_address(true).map_err(bind_error)?;
+    socket.bind(&address.into()).map_err(bind_error)?;
+    socket
+        .listen(backlog.min(i32::MAX as u32) as i32)
+        .map_err(bind_error)?;
+    socket.set_nonblocking(true).map_err(bind_error)?;
+    Ok(socket.into())
+}
+
+/// Accepts as fast as connections come: each gets its own task at once, so a slow or silent
+/// client never holds up the next one.
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shared.stopped() => return,
+        };
+        match accepted {
+            Ok((stream, peer)) => admit(&shared, stream, peer.ip()),
+            Err(error) => {
+                // Out of file descriptors, typically: back off a little instead of spinning;
+                // connections wait in the backlog meanwhile.
+                log::warn!("lobby listener: accept failed: {error}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+fn admit(shared: &Arc<Shared>, stream: TcpStream, address: IpAddr) {
+    // An IPv4 client of a dual-stack socket shows as ::ffff:a.b.c.d; count and show it as
+    // the IPv4 address it is.
+    let address = match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    let Some(slot) = shared.admit(address) else {
+        return; // Dropping the stream closes it.
+    };
+    let _ = stream.set_nodelay(true);
+    let id = slot.id;
+    let task = tokio::spawn(serve(shared.clone(), slot, stream));
+    shared.set_abort_handle(id, task.abort_handle());
+}

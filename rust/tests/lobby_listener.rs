@@ -1,0 +1,327 @@
+//! The lobby's WebSocket listener over loopback, with tokio-tungstenite clients: admission
+//! (bursts, half-open sockets, the unfinished-handshake bounds), messages both ways, the
+//! request path, close codes, and bounded queues.
+
+use futures_util::{SinkExt, StreamExt};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{client_async, WebSocketStream};
+use webrtc_rs::lobby::{Listener, ListenerConfig, ListenerEvent, SendError};
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+fn listen(config: ListenerConfig) -> Listener {
+    Listener::bind("127.0.0.1", 0, config).expect("listen on loopback")
+}
+
+/// A TCP connection to `listener` from 127.0.0.`from`.
+async fn tcp_from(listener: &Listener, from: u8) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::new(127, 0, 0, from)),
+            0,
+        ))
+        .unwrap();
+    socket
+        .connect(listener.local_addr())
+        .await
+        .expect("connect")
+}
+
+async fn websocket(listener: &Listener, from: u8, path: &str) -> WebSocketStream<TcpStream> {
+    let stream = tcp_from(listener, from).await;
+    let url = format!("ws://{}{path}", listener.local_addr());
+    let (socket, _) = tokio::time::timeout(DEADLINE, client_async(url, stream))
+        .await
+        .expect("the handshake to finish in time")
+        .expect("the handshake to succeed");
+    socket
+}
+
+/// Polls `listener` (as the main thread does every frame) into `seen` until `done` holds.
+async fn poll_until(
+    listener: &mut Listener,
+    seen: &mut Vec<ListenerEvent>,
+    what: &str,
+    done: impl Fn(&[ListenerEvent]) -> bool,
+) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        seen.extend(listener.poll());
+        if done(seen) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; saw {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+fn opened(events: &[ListenerEvent]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            ListenerEvent::Opened { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+fn closed(events: &[ListenerEvent], id: u64) -> Option<(u16, String)> {
+    events.iter().find_map(|event| match event {
+        ListenerEvent::Closed {
+            id: closed,
+            code,
+            reason,
+        } if *closed == id => Some((*code, reason.clone())),
+        _ => None,
+    })
+}
+
+/// Whether the server ended `stream` (EOF or reset) within the deadline.
+async fn ended(stream: &mut TcpStream) -> bool {
+    let mut buffer = [0u8; 512];
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// Linux drops SYNs beyond a full listen backlog, and the client retries them after 1 s: a
+/// burst far larger than Godot's backlog of 8 must open without such a retry, while sockets
+/// that never finish their handshake are held open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_opens_without_retries_while_half_open_sockets_are_held() {
+    let mut listener = listen(ListenerConfig {
+        max_connections: 2000,
+        max_connections_per_address: 2000,
+        max_unfinished_per_address: 2000,
+        ..ListenerConfig::default()
+    });
+    let half_open = futures_util::future::join_all((0..150).map(|_| tcp_from(&listener, 1))).await;
+    let started = Instant::now();
+    let burst = futures_util::future::join_all((0..500).map(|i| {
+        let listener = &listener;
+        async move {
+            let socket = websocket(listener, 2 + (i % 50) as u8, "/").await;
+            (socket, started.elapsed())
+        }
+    }))
+    .await;
+    let slowest = burst.iter().map(|(_, took)| *took).max().unwrap();
+    assert!(
+        slowest < Duration::from_millis(900),
+        "the slowest of 500 connections took {slowest:?}: a SYN was dropped and retried"
+    );
+    let mut seen = Vec::new();
+    poll_until(
+        &mut listener,
+        &mut seen,
+        "500 connections to open",
+        |events| opened(events).len() == 500,
+    )
+    .await;
+    let stats = listener.stats();
+    assert_eq!(
+        (stats.open, stats.unfinished, stats.refused),
+        (500, 150, 0),
+        "{stats:?}"
+    );
+    drop(half_open);
+}
+
+#[tokio::test]
+async fn unfinished_handshakes_are_bounded_per_address_and_in_all() {
+    let mut listener = listen(ListenerConfig {
+        max_unfinished: 4,
+        max_unfinished_per_address: 2,
+        ..ListenerConfig::default()
+    });
+    let mut first = tcp_from(&listener, 1).await;
+    let _second = tcp_from(&listener, 1).await;
+    let mut third = tcp_from(&listener, 1).await;
+    assert!(
+        ended(&mut third).await,
+        "a third unfinished handshake from one address is refused"
+    );
+    let _others = (tcp_from(&listener, 2).await, tcp_from(&listener, 3).await);
+    // The fifth unfinished handshake, from another address, takes the oldest one's place.
+    let _fifth = tcp_from(&listener, 4).await;
+    assert!(
+        ended(&mut first).await,
+        "the oldest unfinished handshake is dropped for a newcomer"
+    );
+    let mut newcomer = websocket(&listener, 5, "/").await;
+    newcomer.send(Message::text("hello")).await.unwrap();
+    let mut seen = Vec::new();
+    poll_until(
+        &mut listener,
+        &mut seen,
+        "the newcomer's message",
+        |events| {
+            events
+                .iter()
+                .any(|e| matches!(e, ListenerEvent::Text { text, .. } if text == "hello"))
+        },
+    )
+    .await;
+    let stats = listener.stats();
+    assert_eq!((stats.refused, stats.open), (1, 1), "{stats:?}");
+    assert!(
+        stats.evicted >= 2,
+        "the newcomer evicted as well: {stats:?}"
+    );
+}
+
+#[tokio::test]
+async fn messages_both_ways_the_path_and_close_codes() {
+    let mut listener = listen(ListenerConfig {
+        max_message_bytes: 1000,
+        ..ListenerConfig::default()
+    });
+    let mut seen = Vec::new();
+
+    // Text both ways, then the server closes after what it queued.
+    let mut client = websocket(&listener, 1, "/lobby/game%207").await;
+    poll_until(&mut listener, &mut seen, "the first connection", |e| {
+        opened(e).len() == 1
+    })
+    .await;
+    let id = opened(&seen)[0];
+    assert!(
+        matches!(&seen[0], ListenerEvent::Opened { path, address, .. }
+        if path == "/lobby/game%207" && address.to_string() == "127.0.0.1")
+    );
+    client.send(Message::text("ping")).await.unwrap();
+    client.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+    poll_until(&mut listener, &mut seen, "text and binary", |events| {
+        events.contains(&ListenerEvent::Text {
+            id,
+            text: "ping".into(),
+        }) && events.contains(&ListenerEvent::Binary {
+            id,
+            data: vec![1, 2, 3],
+        })
+    })
+    .await;
+    listener.send_text(id, "pong".into()).unwrap();
+    listener.close(id, 1008, "you were rude");
+    assert_eq!(client.next().await.unwrap().unwrap(), Message::text("pong"));
+    match client.next().await.unwrap().unwrap() {
+        Message::Close(Some(frame)) => {
+            assert_eq!(frame.code, CloseCode::Policy);
+            assert_eq!(frame.reason.as_str(), "you were rude");
+        }
+        other => panic!("expected the close frame, got {other:?}"),
+    }
+    poll_until(&mut listener, &mut seen, "the first to close", |e| {
+        closed(e, id).is_some()
+    })
+    .await;
+    assert_eq!(closed(&seen, id), Some((1008, "you were rude".into())));
+    assert_eq!(listener.send_text(id, "late".into()), Err(SendError::Gone));
+
+    // A message over the limit closes with 1009.
+    let mut big = websocket(&listener, 1, "/").await;
+    poll_until(&mut listener, &mut seen, "the second connection", |e| {
+        opened(e).len() == 2
+    })
+    .await;
+    let big_id = opened(&seen)[1];
+    big.send(Message::text("x".repeat(1001))).await.unwrap();
+    poll_until(
+        &mut listener,
+        &mut seen,
+        "the oversized sender to close",
+        |e| closed(e, big_id).is_some(),
+    )
+    .await;
+    assert_eq!(closed(&seen, big_id).unwrap().0, 1009);
+
+    // The client's own close code is reported.
+    let mut leaving = websocket(&listener, 1, "/").await;
+    poll_until(&mut listener, &mut seen, "the third connection", |e| {
+        opened(e).len() == 3
+    })
+    .await;
+    let leaving_id = opened(&seen)[2];
+    leaving.close(None).await.unwrap();
+    poll_until(&mut listener, &mut seen, "the client's close", |e| {
+        closed(e, leaving_id).is_some()
+    })
+    .await;
+    assert_eq!(closed(&seen, leaving_id).unwrap().0, 1005);
+    assert_eq!(listener.stats().open, 0);
+}
+
+/// A client that does not read costs a bounded queue: sending reports `Full`, and closing it
+/// still ends the connection although its write is stuck.
+#[tokio::test]
+async fn a_client_that_does_not_read_fills_its_queue_and_can_still_be_closed() {
+    let mut listener = listen(ListenerConfig {
+        max_queued_messages: 4,
+        heartbeat_interval: None,
+        ..ListenerConfig::default()
+    });
+    let _silent = websocket(&listener, 1, "/").await;
+    let mut seen = Vec::new();
+    poll_until(&mut listener, &mut seen, "the connection", |e| {
+        opened(e).len() == 1
+    })
+    .await;
+    let id = opened(&seen)[0];
+    let chunk = "x".repeat(1 << 20);
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        match listener.send_text(id, chunk.clone()) {
+            Ok(()) => {}
+            Err(SendError::Full) => break,
+            Err(SendError::Gone) => panic!("the connection closed"),
+        }
+        assert!(Instant::now() < deadline, "the queue never filled");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    listener.close(id, 1008, "not reading");
+    poll_until(
+        &mut listener,
+        &mut seen,
+        "the stuck connection to close",
+        |e| closed(e, id).is_some(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_that_stops_answering_is_closed_by_the_heartbeat() {
+    let mut listener = listen(ListenerConfig {
+        heartbeat_interval: Some(Duration::from_millis(100)),
+        ..ListenerConfig::default()
+    });
+    // Never polled after the handshake, so it answers no ping.
+    let _mute = websocket(&listener, 1, "/").await;
+    let mut seen = Vec::new();
+    poll_until(&mut listener, &mut seen, "the connection", |e| {
+        opened(e).len() == 1
+    })
+    .await;
+    let id = opened(&seen)[0];
+    poll_until(&mut listener, &mut seen, "the heartbeat to close it", |e| {
+        closed(e, id).is_some()
+    })
+    .await;
+    assert_eq!(
+        closed(&seen, id),
+        Some((1006, "no answer to the heartbeat".into()))
+    );
+}
