@@ -1,7 +1,7 @@
 class_name WebRTCLobbyServer
 extends Node
-## A lobby signaling server for [WebRTCMultiplayerPeer] games, on [TCPServer] and
-## [WebSocketPeer] ([code]ws://[/code], or [code]wss://[/code] with [member tls_options]).
+## A lobby signaling server for [WebRTCMultiplayerPeer] games, over WebSocket
+## ([code]ws://[/code], or [code]wss://[/code] with [member tls_options]).
 ##
 ## It never sees game traffic: it assigns peer ids, tells lobby members about each other and
 ## relays offers, answers and ICE candidates between them (protocol:
@@ -16,6 +16,10 @@ extends Node
 ## keeps sending them, floods, sends oversized messages or never joins is disconnected. Other
 ## lobbies are never affected. A lobby joined with an empty name gets a random 128-bit name
 ## nobody can guess; a lobby can also carry a secret, and its host can seal it.
+## Connections are accepted and handshaken off the main thread ([WebRTCLobbyListener]), so a
+## burst of thousands, or sockets that never finish their handshake, delay no one. A client
+## may name its lobby in the URL's path, [code]ws://host/lobby/<name>[/code], which lets a
+## proxy send every member of a lobby to the same server.
 
 ## Emitted when a peer joins a lobby (for logs and dashboards).
 signal peer_joined(lobby: String, id: int)
@@ -43,6 +47,11 @@ const Protocol := preload("protocol.gd")
 @export var max_connections := 4096
 ## Open connections from one IP address.
 @export var max_connections_per_address := 256
+## Connections still in their TLS and WebSocket handshakes, in all. A newcomer beyond it
+## takes the place of the oldest one, so sockets that never finish cannot keep anyone out.
+@export var max_handshakes := 1024
+## Connections from one IP address still in their handshakes (more are closed at once).
+@export var max_handshakes_per_address := 64
 ## Seconds a connection may stay open without joining a lobby.
 @export var join_timeout := 10.0
 ## Seconds a connection has for the TLS and WebSocket handshakes.
@@ -78,32 +87,31 @@ const Protocol := preload("protocol.gd")
 ## (the default) for plain [code]ws://[/code]. Set before [method listen].
 var tls_options: TLSOptions = null
 
-var _tcp := TCPServer.new()
-## Connections in the TLS or WebSocket handshake, and joined or joinable ones, by number.
+var _listener := WebRTCLobbyListener.new()
+## Open connections, by the listener's number.
 var _clients: Dictionary[int, Client] = {}
+## Numbers of connections in the order they opened, for the join timeout (the same for all,
+## so the oldest is always first).
+var _unjoined: Array[int] = []
 var _lobbies: Dictionary[String, Lobby] = {}
-var _connections_per_address: Dictionary[String, int] = {}
 var _lobbies_per_address: Dictionary[String, int] = {}
-var _next_connection := 1
-var _stats := {"accepted": 0, "refused": 0, "kicked": 0, "joins": 0, "rejected_messages": 0}
+var _stats := {"kicked": 0, "joins": 0, "rejected_messages": 0}
 
 
-## One connection.
+## One open connection.
 class Client:
 	var number: int
 	var address: String
-	var tcp: StreamPeerTCP
-	var tls: StreamPeerTLS
-	var socket: WebSocketPeer
+	## The lobby named by the URL's path ([code]/lobby/<name>[/code]), or "".
+	var path_lobby := ""
 	var opened_at := 0
-	var open := false
 	var lobby: Lobby
 	var id := 0
 	var tokens := 0.0
 	var refilled_at := 0
 	var errors := 0
-	## When set, the connection is being closed and is dropped at this time.
-	var drop_at := 0
+	## Set once the server closes it: nothing more it sends counts.
+	var closing := false
 
 
 ## One lobby.
@@ -119,13 +127,26 @@ class Lobby:
 
 
 ## Starts listening on [param port] at [param bind_address] ("*" for every address,
-## "127.0.0.1" for this machine only). Returns OK or the TCPServer's error.
+## "127.0.0.1" for this machine only). Returns OK or the listener's error.
 func listen(port: int, bind_address := "127.0.0.1") -> Error:
 	var problem := _check_ice_options()
 	if not problem.is_empty():
 		push_error("[lobby server] " + problem)
 		return ERR_INVALID_PARAMETER
-	var error := _tcp.listen(port, bind_address)
+	var options := {
+		"max_connections": max_connections,
+		"max_connections_per_address": max_connections_per_address,
+		"max_unfinished": max_handshakes,
+		"max_unfinished_per_address": max_handshakes_per_address,
+		"handshake_timeout": handshake_timeout,
+		"max_message_bytes": max_message_bytes,
+		"max_queued_messages": 64,
+		"heartbeat_interval": heartbeat_interval,
+	}
+	if tls_options != null:
+		options["tls_key"] = tls_options.get_private_key().save_to_string()
+		options["tls_certificate"] = tls_options.get_own_certificate().save_to_string()
+	var error := _listener.listen(port, bind_address, options)
 	if error == OK:
 		if verbose:
 			print("[lobby server] listening on %s://%s:%d" % ["wss" if tls_options else "ws", bind_address, port])
@@ -138,23 +159,31 @@ func listen(port: int, bind_address := "127.0.0.1") -> Error:
 func stop() -> void:
 	for number in _clients.keys():
 		_forget(_clients[number])
-	_tcp.stop()
+	_unjoined.clear()
+	_listener.stop()
 
 
 ## The port the server listens on (0 when it does not).
 func get_port() -> int:
-	return _tcp.get_local_port() if _tcp.is_listening() else 0
+	return _listener.get_port()
 
 
-## Counters and current sizes: [code]connections[/code], [code]lobbies[/code],
+## Counters and current sizes: [code]connections[/code] (open WebSocket connections),
+## [code]handshakes[/code] (connections still in their handshakes), [code]lobbies[/code],
 ## [code]peers[/code], and since start [code]accepted[/code], [code]refused[/code] (over the
-## connection limits), [code]kicked[/code], [code]joins[/code], [code]rejected_messages[/code].
+## connection or handshake limits), [code]handshake_failures[/code] (failed or timed out),
+## [code]evicted[/code] (unfinished handshakes dropped for newcomers), [code]kicked[/code],
+## [code]joins[/code], [code]rejected_messages[/code].
 func get_stats() -> Dictionary:
 	var peers := 0
 	for name in _lobbies:
 		peers += _lobbies[name].members.size()
+	var transport := _listener.get_stats()
 	var stats := _stats.duplicate()
-	stats.merge({"connections": _clients.size(), "lobbies": _lobbies.size(), "peers": peers})
+	stats.merge({"connections": _clients.size(), "handshakes": transport["unfinished"],
+			"lobbies": _lobbies.size(), "peers": peers, "accepted": transport["accepted"],
+			"refused": transport["refused"], "handshake_failures": transport["handshake_failures"],
+			"evicted": transport["evicted"]})
 	return stats
 
 
@@ -162,117 +191,65 @@ func _process(_delta: float) -> void:
 	poll()
 
 
-## Accepts and serves connections; called every frame by [method Node._process] (call it
-## yourself if you process the server otherwise).
+## Serves connections: what arrived since the last call; called every frame by
+## [method Node._process] (call it yourself if you process the server otherwise).
 func poll() -> void:
-	if not _tcp.is_listening():
+	if not _listener.is_listening():
 		return
 	var now := Time.get_ticks_msec()
-	while _tcp.is_connection_available():
-		_accept(_tcp.take_connection(), now)
-	for number in _clients.keys():
-		var client: Client = _clients.get(number)
-		if client != null:
-			_poll_client(client, now)
+	for event: Array in _listener.poll():
+		var client: Client = _clients.get(event[1])
+		match event[0]:
+			WebRTCLobbyListener.EVENT_OPENED:
+				_open(event[1], event[2], event[3], now)
+			WebRTCLobbyListener.EVENT_TEXT:
+				if client != null and not client.closing and _take_token(client, now):
+					var message: Variant = Protocol.decode_client_message(event[2])
+					if typeof(message) == TYPE_STRING:
+						_reject(client, message)
+					else:
+						_handle(client, message)
+			WebRTCLobbyListener.EVENT_BINARY:
+				if client != null and not client.closing and _take_token(client, now):
+					_reject(client, "binary message (the protocol is JSON text)")
+			WebRTCLobbyListener.EVENT_CLOSED:
+				if event[2] == 1009:
+					push_error("[lobby server] connection %d (%s) closed: it sent a message over %d bytes" % [
+							event[1], client.address if client else "?", max_message_bytes])
+				if client != null:
+					_forget(client, false)
+	while not _unjoined.is_empty():
+		var waiting: Client = _clients.get(_unjoined[0])
+		if waiting != null and waiting.lobby == null and not waiting.closing:
+			if now - waiting.opened_at <= join_timeout * 1000.0:
+				break
+			_kick(waiting, "did not join a lobby within %.0f s" % join_timeout)
+		_unjoined.pop_front()
 
 
-func _accept(tcp: StreamPeerTCP, now: int) -> void:
-	var address := tcp.get_connected_host()
-	if _clients.size() >= max_connections or _connections_per_address.get(address, 0) >= max_connections_per_address:
-		_stats["refused"] += 1
-		tcp.disconnect_from_host()
-		return
-	_stats["accepted"] += 1
+func _open(number: int, address: String, path: String, now: int) -> void:
 	var client := Client.new()
-	client.number = _next_connection
-	_next_connection += 1
+	client.number = number
 	client.address = address
-	client.tcp = tcp
 	client.opened_at = now
 	client.refilled_at = now
 	client.tokens = max_messages_per_second * 2.0
-	if tls_options != null:
-		client.tls = StreamPeerTLS.new()
-		var error := client.tls.accept_stream(tcp, tls_options)
-		if error != OK:
-			push_error("[lobby server] TLS refused connection %d: %s" % [client.number, error_string(error)])
-			tcp.disconnect_from_host()
-			return
-	else:
-		_start_websocket(client, tcp)
-	_clients[client.number] = client
-	_connections_per_address[address] = _connections_per_address.get(address, 0) + 1
+	if path.begins_with("/lobby/"):
+		client.path_lobby = path.trim_prefix("/lobby/").uri_decode()
+	_clients[number] = client
+	_unjoined.append(number)
+	if client.path_lobby.length() > Protocol.MAX_NAME_LENGTH:
+		_kick(client, "the lobby name in the URL is longer than %d characters" % Protocol.MAX_NAME_LENGTH)
 
 
-func _start_websocket(client: Client, stream: StreamPeer) -> void:
-	client.socket = WebSocketPeer.new()
-	client.socket.inbound_buffer_size = max_message_bytes + 1024
-	client.socket.outbound_buffer_size = max(max_message_bytes * 4, 65536)
-	client.socket.max_queued_packets = 64
-	if heartbeat_interval > 0.0 and "heartbeat_interval" in client.socket:  # Godot 4.4+.
-		client.socket.heartbeat_interval = heartbeat_interval
-	client.socket.accept_stream(stream)
-
-
-func _poll_client(client: Client, now: int) -> void:
-	if client.drop_at > 0:
-		if client.socket != null:
-			client.socket.poll()
-		if now >= client.drop_at or client.socket == null \
-				or client.socket.get_ready_state() == WebSocketPeer.STATE_CLOSED:
-			_forget(client)
-		return
-	if client.socket == null:  # TLS handshake.
-		client.tls.poll()
-		match client.tls.get_status():
-			StreamPeerTLS.STATUS_CONNECTED:
-				_start_websocket(client, client.tls)
-			StreamPeerTLS.STATUS_HANDSHAKING:
-				if now - client.opened_at > handshake_timeout * 1000.0:
-					_forget(client)
-			_:
-				_forget(client)  # Not TLS, or the client gave up.
-		return
-	client.socket.poll()
-	var state := client.socket.get_ready_state()
-	if state == WebSocketPeer.STATE_CONNECTING:
-		if now - client.opened_at > handshake_timeout * 1000.0:
-			_forget(client)  # Half-open, or no WebSocket client at all.
-		return
-	if state != WebSocketPeer.STATE_OPEN:
-		if client.socket.get_close_code() == 1009:
-			push_error("[lobby server] connection %d (%s) closed: it sent a message over %d bytes" % [client.number, client.address, max_message_bytes])
-		_forget(client)
-		return
-	client.open = true
-	# Messages are taken at most a burst a frame, so a flood cannot starve everyone else.
-	var budget := max_messages_per_second * 2
-	while client.socket.get_available_packet_count() > 0 and budget > 0 and client.drop_at == 0:
-		budget -= 1
-		var packet := client.socket.get_packet()
-		if not _take_token(client, now):
-			_kick(client, "more than %d messages per second" % max_messages_per_second)
-			return
-		if packet.size() > max_message_bytes:
-			_kick(client, "a message of %d bytes (the limit is %d)" % [packet.size(), max_message_bytes])
-			return
-		if not client.socket.was_string_packet():
-			_reject(client, "binary message (the protocol is JSON text)")
-			continue
-		var message: Variant = Protocol.decode_client_message(packet.get_string_from_utf8())
-		if typeof(message) == TYPE_STRING:
-			_reject(client, message)
-		else:
-			_handle(client, message)
-	if client.drop_at == 0 and client.lobby == null and now - client.opened_at > join_timeout * 1000.0:
-		_kick(client, "did not join a lobby within %.0f s" % join_timeout)
-
-
+## Takes a token for one message; kicks the client (and returns false) when it sends faster
+## than [member max_messages_per_second].
 func _take_token(client: Client, now: int) -> bool:
 	client.tokens = minf(client.tokens + (now - client.refilled_at) * max_messages_per_second / 1000.0,
 			max_messages_per_second * 2.0)
 	client.refilled_at = now
 	if client.tokens < 1.0:
+		_kick(client, "more than %d messages per second" % max_messages_per_second)
 		return false
 	client.tokens -= 1.0
 	return true
@@ -281,7 +258,14 @@ func _take_token(client: Client, now: int) -> bool:
 func _handle(client: Client, message: Dictionary) -> void:
 	match message["type"]:
 		"join":
-			_join(client, message.get("lobby", ""), message.get("mode", "mesh"), message.get("secret", ""))
+			var lobby_name: String = message.get("lobby", "")
+			if not client.path_lobby.is_empty():
+				if lobby_name.is_empty():
+					lobby_name = client.path_lobby
+				elif lobby_name != client.path_lobby:
+					_reject(client, "join: lobby '%s' is not the URL's lobby '%s'" % [lobby_name, client.path_lobby])
+					return
+			_join(client, lobby_name, message.get("mode", "mesh"), message.get("secret", ""))
 		"seal":
 			if client.lobby == null or client.id != 1:
 				_reject(client, "seal: only the lobby's host (peer 1) can seal it")
@@ -429,18 +413,15 @@ static func _count_down(counts: Dictionary[String, int], address: String) -> voi
 		counts.erase(address)
 
 
-## Drops a connection and everything it held.
-func _forget(client: Client) -> void:
+## Forgets a connection and everything it held; [param drop] also drops the connection (false
+## once the listener reported it closed).
+func _forget(client: Client, drop := true) -> void:
 	if not _clients.has(client.number):
 		return
 	_clients.erase(client.number)
-	_count_down(_connections_per_address, client.address)
 	_leave(client)
-	if client.socket != null:
-		client.socket.close(-1)  # Drop the TCP connection now.
-	elif client.tls != null:
-		client.tls.disconnect_from_stream()
-	client.tcp.disconnect_from_host()
+	if drop:
+		_listener.drop_connection(client.number)
 
 
 ## Answers a bad message with an error; disconnects after [member max_errors] of them.
@@ -456,14 +437,14 @@ func _reject(client: Client, problem: String) -> void:
 ## Tells the client why, leaves its lobby and closes the connection (dropped for good after
 ## a second if the client does not answer the close).
 func _kick(client: Client, reason: String) -> void:
-	if client.drop_at > 0:
+	if client.closing:
 		return
-	client.drop_at = Time.get_ticks_msec() + 1000
 	_stats["kicked"] += 1
 	push_error("[lobby server] disconnecting connection %d (%s): %s" % [client.number, client.address, reason])
 	_send(client, {"type": "error", "message": "disconnected: " + reason})
+	client.closing = true
 	_leave(client)
-	client.socket.close(1008, reason.left(100))
+	_listener.close(client.number, 1008, reason.left(100))
 	client_kicked.emit(client.address, reason)
 
 
@@ -474,10 +455,10 @@ func _broadcast(lobby: Lobby, message: Dictionary) -> void:
 
 
 func _send(client: Client, message: Dictionary) -> void:
-	if client.socket == null or client.socket.get_ready_state() != WebSocketPeer.STATE_OPEN:
+	if client.closing:
 		return
-	var error := client.socket.send_text(Protocol.encode(message))
+	var error := _listener.send_text(client.number, Protocol.encode(message))
 	if error == ERR_OUT_OF_MEMORY:
-		# Its outbound buffer is full: it does not read what it is sent. (Other errors mean
-		# the connection is gone, which the next poll sees.)
+		# Its outbound queue is full: it does not read what it is sent. (Other errors mean
+		# the connection is gone, which the next poll reports.)
 		_kick(client, "not reading its messages (%s)" % error_string(error))

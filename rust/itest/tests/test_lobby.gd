@@ -51,9 +51,8 @@ func _closed(socket: WebSocketPeer, what: String, timeout := 5.0) -> bool:
 		what, timeout)
 
 
-## Opens `count` WebSockets to `url` (filling `sockets`), at most 8 connecting at a time:
-## Godot's TCPServer listens with a backlog of 8, and the kernel drops connection attempts
-## beyond it, which then retry only after 1, 3, 7 s. `on_poll(index, socket)` runs for every
+## Opens `count` WebSockets to `url` (filling `sockets`), at most 8 connecting at a time (as
+## the figures in docs/lobby.md were measured). `on_poll(index, socket)` runs for every
 ## socket every frame. Returns whether all opened within `timeout` and `until` held.
 func _open_many(url: String, count: int, sockets: Array[WebSocketPeer], on_poll: Callable, until: Callable,
 		timeout: float) -> bool:
@@ -164,6 +163,23 @@ func test_a_server_without_named_lobbies_only_hands_out_random_names() -> void:
 	var created := await _join(alice, "")
 	check_eq(str(created.get("lobby", "")).length(), 32, "the random name's length")
 	check_eq((await _join(bob, str(created.get("lobby", "")))).get("id"), 2.0, "joining by the name handed out")
+
+
+func test_the_url_path_names_the_lobby() -> void:
+	var server := await _server()
+	if server.is_empty():
+		return
+	var url: String = server["url"] + "/lobby/" + "game 7".uri_encode()
+	var host := await open_websocket(url)
+	var guest := await open_websocket(url)
+	if host == null or guest == null:
+		return
+	var created := await _join(host, "")
+	check_eq([created.get("lobby"), created.get("id")], ["game 7", 1.0], "an empty join takes the URL's lobby")
+	var refused := await _join(guest, "game 8")
+	check(str(refused.get("message")).contains("is not the URL's lobby 'game 7'"), "a join naming another lobby is refused: %s" % refused)
+	check_eq((await _join(guest, "game 7")).get("id"), 2.0, "a join naming the URL's lobby")
+	check_eq((await next_message(host, "the guest announced")).get("type"), "peer_connected", "the host hears of the guest")
 
 
 func test_the_server_script_refuses_bad_switches() -> void:
