@@ -45,12 +45,14 @@ const Protocol := preload("protocol.gd")
 @export var max_lobbies_per_address := 32
 ## Open connections in all (a connection beyond it is closed at once).
 @export var max_connections := 4096
-## Open connections from one IP address.
+## Open connections from one IP address (for IPv6, from one /64 network, which one host or
+## home is typically given whole).
 @export var max_connections_per_address := 256
 ## Connections still in their TLS and WebSocket handshakes, in all. A newcomer beyond it
 ## takes the place of the oldest one, so sockets that never finish cannot keep anyone out.
 @export var max_handshakes := 1024
-## Connections from one IP address still in their handshakes (more are closed at once).
+## Connections from one IP address (IPv6: one /64) still in their handshakes (more are
+## closed at once).
 @export var max_handshakes_per_address := 64
 ## Seconds a connection may stay open without joining a lobby.
 @export var join_timeout := 10.0

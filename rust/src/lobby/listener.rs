@@ -25,13 +25,14 @@ pub struct ListenerConfig {
     pub backlog: u32,
     /// Connections at once, unfinished handshakes included; more are refused.
     pub max_connections: usize,
-    /// Connections at once from one IP address; more are refused.
+    /// Connections at once from one IP address (for IPv6, one /64: what one host or home
+    /// network is given); more are refused.
     pub max_connections_per_address: usize,
     /// Connections still in their TLS or WebSocket handshake, in all. A newcomer beyond it
     /// takes the place of the oldest unfinished one, so sockets that never finish cannot
     /// keep anyone out.
     pub max_unfinished: usize,
-    /// Unfinished handshakes from one IP address; more are refused.
+    /// Unfinished handshakes from one IP address (IPv6: one /64); more are refused.
     pub max_unfinished_per_address: usize,
     /// Time for the TLS and WebSocket handshakes together.
     pub handshake_timeout: Duration,
@@ -238,15 +239,16 @@ impl Shared {
     /// oldest unfinished handshake if they are at their bound.
     fn admit(self: &Arc<Self>, address: IpAddr) -> Option<Slot> {
         let config = &self.config;
+        let key = limited_as(address);
         let mut evict = None;
         let id = {
             let mut admission = lock(&self.admission);
             if admission.total >= config.max_connections
-                || admission.per_address.get(&address).copied().unwrap_or(0)
+                || admission.per_address.get(&key).copied().unwrap_or(0)
                     >= config.max_connections_per_address
                 || admission
                     .unfinished_per_address
-                    .get(&address)
+                    .get(&key)
                     .copied()
                     .unwrap_or(0)
                     >= config.max_unfinished_per_address
@@ -264,9 +266,9 @@ impl Shared {
             admission.next_id += 1;
             let id = admission.next_id;
             admission.total += 1;
-            *admission.per_address.entry(address).or_default() += 1;
-            *admission.unfinished_per_address.entry(address).or_default() += 1;
-            admission.unfinished.insert(id, (address, None));
+            *admission.per_address.entry(key).or_default() += 1;
+            *admission.unfinished_per_address.entry(key).or_default() += 1;
+            admission.unfinished.insert(id, (key, None));
             id
         };
         if let Some(handle) = evict {
@@ -277,6 +279,7 @@ impl Shared {
             shared: self.clone(),
             id,
             address,
+            key,
             open: false,
         })
     }
@@ -296,6 +299,8 @@ pub(super) struct Slot {
     shared: Arc<Shared>,
     pub id: u64,
     pub address: IpAddr,
+    /// What the per-address limits count it under ([`limited_as`]).
+    key: IpAddr,
     open: bool,
 }
 
@@ -307,7 +312,7 @@ impl Slot {
         if admission.unfinished.remove(&self.id).is_none() {
             return false;
         }
-        count_down(&mut admission.unfinished_per_address, self.address);
+        count_down(&mut admission.unfinished_per_address, self.key);
         admission.open += 1;
         self.open = true;
         true
@@ -318,11 +323,11 @@ impl Drop for Slot {
     fn drop(&mut self) {
         let mut admission = lock(&self.shared.admission);
         admission.total -= 1;
-        count_down(&mut admission.per_address, self.address);
+        count_down(&mut admission.per_address, self.key);
         if self.open {
             admission.open -= 1;
         } else if admission.unfinished.remove(&self.id).is_some() {
-            count_down(&mut admission.unfinished_per_address, self.address);
+            count_down(&mut admission.unfinished_per_address, self.key);
         }
     }
 }
@@ -543,6 +548,19 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
+/// The address the per-address limits count `address` under: IPv4 addresses each on their
+/// own, IPv6 ones by their /64 prefix, since a single host or home network is handed a whole
+/// /64 and could otherwise open connections from as many addresses as it likes.
+fn limited_as(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(Ipv6Addr::from(prefix))
+        }
+        v4 => v4,
+    }
+}
+
 fn admit(shared: &Arc<Shared>, stream: TcpStream, address: IpAddr) {
     // An IPv4 client of a dual-stack socket shows as ::ffff:a.b.c.d; count and show it as
     // the IPv4 address it is.
@@ -557,4 +575,20 @@ fn admit(shared: &Arc<Shared>, stream: TcpStream, address: IpAddr) {
     let id = slot.id;
     let task = tokio::spawn(serve(shared.clone(), slot, stream));
     shared.set_abort_handle(id, task.abort_handle());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_are_limited_by_their_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::7".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(limited_as(a), limited_as(b));
+        assert_ne!(limited_as(a), limited_as(other));
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(limited_as(v4), v4);
+    }
 }
