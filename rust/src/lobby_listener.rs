@@ -90,6 +90,9 @@ impl LobbyListener {
     /// What happened since the last call, in order (see the class description).
     #[func]
     fn poll(&mut self) -> VarArray {
+        // The listener's warnings (running out of file descriptors) are printed here too: a
+        // lobby server has no peer connection whose poll() would.
+        crate::logging::flush();
         let mut events = VarArray::new();
         let Some(listener) = self.listener.as_mut() else {
             return events;

@@ -2,7 +2,8 @@
 //!
 //! Log records come from the network threads; Godot's printing belongs to the main thread.
 //! So the logger only formats and queues, and the main thread prints what was queued each
-//! time a peer connection is polled (and once more when the extension unloads).
+//! time a peer connection or a lobby listener is polled (and once more when the extension
+//! unloads).
 //!
 //! The level is the project setting `webrtc_rs/logging/level` ("off", "error", "warning" —
 //! the default —, "info", "debug", "trace"), overridden by the environment variable

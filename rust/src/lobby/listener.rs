@@ -11,7 +11,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
@@ -376,6 +376,7 @@ impl Listener {
                 address: SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
                 source,
             })?;
+        raise_file_limit(config.max_connections);
         let handle = runtime::handle().map_err(ListenError::Runtime)?;
         let listener = {
             let _entered = handle.enter();
@@ -528,9 +529,43 @@ fn listen_socket(address: SocketAddr, backlog: u32) -> Result<std::net::TcpListe
     Ok(socket.into())
 }
 
+/// Raises this process's soft limit on open files towards its hard limit, enough for
+/// `connections` sockets and the game's own files: distributions start programs with a soft
+/// limit of 1024, which a public lobby server passes at its first busy minute.
+fn raise_file_limit(connections: usize) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let wanted = connections as libc::rlim_t + 256;
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < wanted {
+                let raised = wanted.min(limit.rlim_max);
+                if raised > limit.rlim_cur {
+                    limit.rlim_cur = raised;
+                    libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+                }
+                if raised < wanted {
+                    log::warn!(
+                        "lobby listener: this process may open {raised} files, fewer than \
+                         max_connections ({connections}) needs; raise its hard limit \
+                         (systemd: LimitNOFILE=)"
+                    );
+                }
+            }
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = connections;
+}
+
 /// Accepts as fast as connections come: each gets its own task at once, so a slow or silent
 /// client never holds up the next one.
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut last_warning = None;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -540,8 +575,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             Ok((stream, peer)) => admit(&shared, stream, peer.ip()),
             Err(error) => {
                 // Out of file descriptors, typically: back off a little instead of spinning;
-                // connections wait in the backlog meanwhile.
-                log::warn!("lobby listener: accept failed: {error}");
+                // connections wait in the backlog meanwhile. Said once a minute at most.
+                if last_warning.is_none_or(|at: Instant| at.elapsed() >= Duration::from_secs(60)) {
+                    log::warn!("lobby listener: accept failed: {error}");
+                    last_warning = Some(Instant::now());
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
