@@ -65,11 +65,12 @@ impl Drop for LiveConnection {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const TRIM_DELAY: Duration = Duration::from_secs(1);
 
-/// Gives freed heap back to the OS once no connection is left. glibc keeps what the network
-/// threads freed in their arenas, so resident memory stays near its peak after connections
-/// close; `malloc_trim` returns it. Other platforms' allocators need no help, or have no such
+/// Gives freed heap back to the OS once no connection is left (also called when a lobby
+/// listener's last connection closes). glibc keeps what the network threads freed in their
+/// arenas, so resident memory stays near its peak after connections close; `malloc_trim`
+/// returns it. Other platforms' allocators need no help, or have no such
 /// call.
-fn release_memory_when_idle() {
+pub(crate) fn release_memory_when_idle() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if let Ok(handle) = Handle::try_current() {
         handle.spawn(async {

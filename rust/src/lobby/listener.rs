@@ -329,6 +329,10 @@ impl Drop for Slot {
         } else if admission.unfinished.remove(&self.id).is_some() {
             count_down(&mut admission.unfinished_per_address, self.key);
         }
+        if admission.total == 0 {
+            // After a rush, give the connections' buffers back to the system.
+            runtime::release_memory_when_idle();
+        }
     }
 }
 
