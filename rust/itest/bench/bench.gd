@@ -1,8 +1,9 @@
 extends SceneTree
 ## The benchmark: this addon side by side with Godot's ENet, on loopback.
 ##   godot --headless --path rust/itest -s res://bench/bench.gd -- [quick] [runs=N] [out=FILE]
-##       [only=throughput,latency,latency_in_process,setup,main_thread,flow,bursts,footprint,scale,star,lossy]
+##       [only=throughput,latency,latency_in_process,setup,main_thread,flow,bursts,footprint,scale,star,lossy,lobby]
 ##       [star_clients=N] (the star section's clients, default 32)
+##       [lobby_pairs=N,M] (the lobby section's pairs per run, default 1000; see _lobby)
 ## Throughput and latency run between two Godot processes (bench_peer.gd); setup, main-thread
 ## cost and footprint are measured in this process. Every figure is the median of `runs`
 ## runs. Prints a table and writes JSON (default: bench-results.json in the current folder).
@@ -70,6 +71,9 @@ func _run() -> void:
 		results["scale/mesh16"] = await _scale(16)
 	if _wants("star"):
 		await _star_section(int(options.get("star_clients", "32")), runs)
+	if _wants("lobby"):
+		for pairs in str(options.get("lobby_pairs", "1000")).split(",", false):
+			await _lobby_section(int(pairs), runs)
 	if _wants("lossy"):
 		for loss in [10, 30]:
 			results["lossy/%d" % loss] = _lossy(loss, maxi(runs, 5))
@@ -734,6 +738,134 @@ func _star_measure(dir: String, host: int, client_pids: Array[int]) -> Dictionar
 	return out
 
 
+## The lobby server under load, `runs` times: `_lobby` with `pairs` pairs. Keeps the
+## figures as `_median` does under "lobby/<pairs>", and every run's whole report from the
+## load client under "lobby/<pairs>/runs".
+func _lobby_section(pairs: int, runs: int) -> void:
+	var name := "lobby/%d" % pairs
+	var samples: Array[Dictionary] = []
+	var reports := []
+	for i in runs:
+		var figures := await _lobby(pairs)
+		if figures.is_empty():
+			print("  %s: run %d failed" % [name, i + 1])
+			continue
+		reports.append(figures["report"])
+		figures.erase("report")
+		samples.append(figures)
+	_summarize(name, runs, samples)
+	results[name + "/runs"] = reports
+
+
+## One run of the lobby load (bench/lobby_load.py, in the Python of WEBRTC_RS_AIORTC_PYTHON,
+## which .ci/bench installs): starts the headless lobby server (addons/webrtc_rs/lobby/
+## lobby_server.gd, default limits but --max-connections), runs the load client against it
+## with `pairs` pairs, 200 at a time from 200 source addresses, the abusers alongside and the
+## half-open burst before, and samples once a second the CPU time (/proc ticks) and RSS of
+## the server and of the client. Returns {} if the client reported nothing; every process it
+## started is killed before it returns.
+func _lobby(pairs: int) -> Dictionary:
+	var python := OS.get_environment("WEBRTC_RS_AIORTC_PYTHON")
+	if python.is_empty():
+		print("  lobby: WEBRTC_RS_AIORTC_PYTHON is not set (.ci/bench sets it: .ci/install_aiortc.sh)")
+		return {}
+	var port := TestCase.server_port()
+	var dir := OS.get_user_data_dir().path_join("lobby-load-%d" % port)
+	DirAccess.make_dir_recursive_absolute(dir)
+	var server_log := dir.path_join("server.log")
+	var to_file := 'out="$1"; err="$2"; shift 2; exec "$@" > "$out" 2> "$err"'
+	var server := OS.create_process("sh", ["-c", to_file, "sh", server_log, server_log, TestCase.godot_command()]
+			+ TestCase.lobby_server_args(port, ["--max-connections", str(2 * pairs + 1000), "--stats-interval", "1"]))
+	var figures := {}
+	# The server prints its first stats line once it listens (and --quiet keeps it from
+	# saying so otherwise).
+	var deadline := Time.get_ticks_msec() + 30000
+	while not FileAccess.get_file_as_string(server_log).contains("[lobby server] stats") \
+			and OS.is_process_running(server) and Time.get_ticks_msec() < deadline:
+		await process_frame
+	if not FileAccess.get_file_as_string(server_log).contains("[lobby server] stats"):
+		print("  lobby: the server did not start: %s" % FileAccess.get_file_as_string(server_log).right(400))
+	else:
+		var out := dir.path_join("client.json")
+		var err := dir.path_join("client.log")
+		var client := OS.create_process("sh", ["-c", to_file, "sh", out, err, python,
+				ProjectSettings.globalize_path("res://bench/lobby_load.py"), "--url", "ws://127.0.0.1:%d" % port,
+				"--pairs", str(pairs), "--concurrency", "200", "--addresses", "200", "--server-pid", str(server)])
+		var server_cpu: Array[float] = []
+		var client_cpu: Array[float] = []
+		var peak_rss := 0.0
+		var last := [Proc.cpu_ticks(str(server)), Proc.cpu_ticks(str(client))]
+		var next_sample := Time.get_ticks_msec() + 1000
+		# A pair's steps time out after 30 s each; 120 s and 0.2 s a pair is ample.
+		deadline = Time.get_ticks_msec() + 120000 + pairs * 200
+		while OS.is_process_running(client) and Time.get_ticks_msec() < deadline:
+			if Time.get_ticks_msec() >= next_sample:
+				next_sample += 1000
+				var now := [Proc.cpu_ticks(str(server)), Proc.cpu_ticks(str(client))]
+				if now[0] >= 0 and now[1] >= 0:
+					server_cpu.append(float(now[0] - last[0]))  # ticks of 10 ms per second = %
+					client_cpu.append(float(now[1] - last[1]))
+					last = now
+				peak_rss = maxf(peak_rss, Proc.memory(str(server)).get("rss_mb", 0.0))
+			await process_frame
+		if OS.is_process_running(client):
+			print("  lobby/%d: the load client did not finish in time" % pairs)
+			OS.kill(client)
+		var report: Variant = JSON.parse_string(FileAccess.get_file_as_string(out))
+		if typeof(report) != TYPE_DICTIONARY or not report.has("join_ms"):
+			print("  lobby/%d: no report from the load client: %s" % [pairs, FileAccess.get_file_as_string(err).right(600)])
+		else:
+			report["newcomer"].erase("after_burst_each_ms")
+			var srv: Dictionary = report["server"]
+			var failures := PackedStringArray()
+			for reason: String in report["failures"]:
+				failures.append("%s: %d" % [reason, report["failures"][reason]])
+			var not_handled := PackedStringArray()
+			for abuser: String in report["abusers"]:
+				if not report["abusers"][abuser]["ok"]:
+					not_handled.append(abuser)
+			server_cpu.sort()
+			client_cpu.sort()
+			figures = {
+				"pairs": pairs,
+				"seconds": report["seconds"],
+				"joins_per_s": report["joins_per_s"],
+				"join_p50_ms": report["join_ms"].get("p50", -1.0),
+				"join_p99_ms": report["join_ms"].get("p99", -1.0),
+				"join_max_ms": report["join_ms"].get("max", -1.0),
+				"relay_p50_ms": report["relay_ms"].get("p50", -1.0),
+				"relay_p99_ms": report["relay_ms"].get("p99", -1.0),
+				"pairs_failed": report["pairs_failed"],
+				"failures": ", ".join(failures) if not failures.is_empty() else "none",
+				"abusers_handled": report["abusers_handled"],
+				"abusers_not_handled": ", ".join(not_handled) if not not_handled.is_empty() else "none",
+				"newcomer_idle_join_ms": report["newcomer"]["idle_join_ms"],
+				"newcomer_after_burst_join_ms": report["newcomer"]["after_burst_join_ms"] if report["newcomer"]["after_burst_join_ms"] != null else -1.0,
+				"newcomers_over_100ms": report["newcomer"]["after_burst_over_100ms"],
+				"server_cpu_percent_window": srv.get("cpu_percent", -1.0),
+				"server_cpu_percent_peak_second": server_cpu.back() if not server_cpu.is_empty() else -1.0,
+				"server_peak_rss_mb": peak_rss,
+				"server_rss_mb_before": srv.get("rss_kib_before", 0) / 1024.0,
+				"server_rss_mb_held": srv.get("rss_kib_held", 0) / 1024.0,
+				"held_connections": srv["held_connections"],
+				"server_rss_kib_per_held_connection": srv.get("rss_kib_per_held_connection", -1.0),
+				"server_alive": srv["alive"] and OS.is_process_running(server),
+				"client_cpu_percent_window": report["client"]["cpu_percent"],
+				"client_cpu_percent_peak_second": client_cpu.back() if not client_cpu.is_empty() else -1.0,
+				"client_loop_lag_p99_ms": report["client"]["loop_lag_ms"].get("p99", -1.0),
+				"report": report,
+			}
+			var shown := figures.duplicate()
+			shown.erase("report")
+			print("  lobby/%d: %s" % [pairs, JSON.stringify(shown)])
+	if OS.is_process_running(server):
+		OS.kill(server)
+	for file in DirAccess.get_files_at(dir):
+		DirAccess.remove_absolute(dir.path_join(file))
+	DirAccess.remove_absolute(dir)
+	return figures
+
+
 ## [total, busy] clock ticks of the whole machine since boot (/proc/stat), busy being all but
 ## idle and iowait.
 static func _machine_ticks() -> Array[int]:
@@ -825,6 +957,27 @@ func _print_table() -> void:
 		_row("  client CPU % (median client)", star_w, star_e, "client_cpu_percent_median")
 		_row("  CPU % of all clients together", star_w, star_e, "clients_cpu_percent_total")
 		_row("  machine busy % (2 cores = 100)", star_w, star_e, "machine_busy_percent")
+	for key: String in results:
+		if not key.begins_with("lobby/") or key.ends_with("/runs"):
+			continue
+		var l: Dictionary = results[key]
+		if l.get("failed", false):
+			print("lobby server, %s: failed" % key)
+			continue
+		print("lobby server, %d pairs, 200 at a time (%d runs; the current server's figures):" % [l["pairs"], l["runs"]])
+		for row: Array in [["joins/s", "joins_per_s", "%.0f"], ["join p50 ms", "join_p50_ms", "%.1f"],
+				["join p99 ms", "join_p99_ms", "%.0f"], ["relay p50 ms", "relay_p50_ms", "%.1f"],
+				["relay p99 ms", "relay_p99_ms", "%.1f"], ["pairs failed", "pairs_failed", "%d"],
+				["abusers handled (of 8)", "abusers_handled", "%d"],
+				["newcomer after a 150 half-open burst: ms", "newcomer_after_burst_join_ms", "%.0f"],
+				["  (idle server: ms)", "newcomer_idle_join_ms", "%.1f"],
+				["server CPU % (whole run)", "server_cpu_percent_window", "%.0f"],
+				["server peak RSS MB", "server_peak_rss_mb", "%.0f"],
+				["server RSS KiB per held connection", "server_rss_kib_per_held_connection", "%.1f"],
+				["client CPU % (whole run)", "client_cpu_percent_window", "%.0f"],
+				["client event-loop lag p99 ms", "client_loop_lag_p99_ms", "%.1f"]]:
+			print("  %-40s %26s" % [row[0], _spread(l, row[1], row[2])])
+		print("  %-40s %s; abusers not handled (first run): %s" % ["failures (first run)", l["failures"], l["abusers_not_handled"]])
 
 
 ## One comparison row: ours and ENet's `key` with their spreads, the ratio of the medians, and
