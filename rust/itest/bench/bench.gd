@@ -829,6 +829,7 @@ func _lobby(pairs: int) -> Dictionary:
 			figures = {
 				"pairs": pairs,
 				"seconds": report["seconds"],
+				"seconds_to_last_ok_pair": report["seconds_to_last_ok_pair"],
 				"joins_per_s": report["joins_per_s"],
 				"join_p50_ms": report["join_ms"].get("p50", -1.0),
 				"join_p99_ms": report["join_ms"].get("p99", -1.0),
