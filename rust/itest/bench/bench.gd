@@ -4,6 +4,7 @@ extends SceneTree
 ##       [only=throughput,latency,latency_in_process,setup,main_thread,flow,bursts,footprint,scale,star,lossy,lobby]
 ##       [star_clients=N] (the star section's clients, default 32)
 ##       [lobby_pairs=N,M] (the lobby section's pairs per run, default 1000; see _lobby)
+##       [lobby_processes=N] (the lobby load client's processes, default 1)
 ## Throughput and latency run between two Godot processes (bench_peer.gd); setup, main-thread
 ## cost and footprint are measured in this process. Every figure is the median of `runs`
 ## runs. Prints a table and writes JSON (default: bench-results.json in the current folder).
@@ -790,7 +791,8 @@ func _lobby(pairs: int) -> Dictionary:
 		var err := dir.path_join("client.log")
 		var client := OS.create_process("sh", ["-c", to_file, "sh", out, err, python,
 				ProjectSettings.globalize_path("res://bench/lobby_load.py"), "--url", "ws://127.0.0.1:%d" % port,
-				"--pairs", str(pairs), "--concurrency", "200", "--addresses", "200", "--server-pid", str(server)])
+				"--pairs", str(pairs), "--concurrency", "200", "--addresses", "200", "--server-pid", str(server),
+				"--processes", str(options.get("lobby_processes", "1"))])
 		var server_cpu: Array[float] = []
 		var client_cpu: Array[float] = []
 		var peak_rss := 0.0
@@ -965,7 +967,7 @@ func _print_table() -> void:
 		if l.get("failed", false):
 			print("lobby server, %s: failed" % key)
 			continue
-		print("lobby server, %d pairs, 200 at a time (%d runs; the current server's figures):" % [l["pairs"], l["runs"]])
+		print("lobby server, %d pairs, 200 at a time (%d runs):" % [l["pairs"], l["runs"]])
 		for row: Array in [["joins/s", "joins_per_s", "%.0f"], ["join p50 ms", "join_p50_ms", "%.1f"],
 				["join p99 ms", "join_p99_ms", "%.0f"], ["relay p50 ms", "relay_p50_ms", "%.1f"],
 				["relay p99 ms", "relay_p99_ms", "%.1f"], ["pairs failed", "pairs_failed", "%d"],

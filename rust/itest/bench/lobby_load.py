@@ -42,7 +42,8 @@ Prints one JSON object on stdout; progress goes to stderr. Its main figures: "jo
 their joins and pairs over the time from the phase's start to the end of the last successful
 pair (a pair failing by a timeout would stretch the phase to the timeout); "failures" by
 reason; "abusers" ("ok" for each); "newcomer"; "server" (with --server-pid). What the client itself costs is
-reported under "client": its CPU time over the pairs phase and its event loop's lag (a 10 ms
+reported under "client": its CPU time over the pairs phase (with --processes, the sum over
+the processes, so it may exceed 100 % of a core) and its event loops' lag (a 10 ms
 sleep's overshoot), which bounds how much of a latency is the client's rather than the
 server's.
 """
@@ -183,7 +184,9 @@ class Load:
         self.pairs_ok = 0
         self.pairs_done = 0
         self.last_ok = 0.0  # when the last successful pair finished
+        self.last_ok_epoch = 0.0
         self.held: list[Conn] = []
+        self.held_elsewhere = 0  # held by worker processes
 
     async def open(self, address: str, timeout: float) -> Conn:
         try:
@@ -255,6 +258,7 @@ class Load:
                 self.relay_ms += [x * 1000.0 for x in latencies]
                 self.pairs_ok += 1
                 self.last_ok = now()
+                self.last_ok_epoch = time.time()
                 ok = True
             except Failure as failure:
                 self.fail(failure.reason, f"pair {index}: {failure}")
@@ -551,6 +555,75 @@ async def progress(load: Load, stop: asyncio.Event) -> None:
             log(f"{load.pairs_done}/{load.args.pairs} pairs done, {load.pairs_done - load.pairs_ok} failed")
 
 
+# With --processes P, the pairs run in P worker processes (this script with --worker K: pairs
+# K, K+P, ...; the concurrency split among them) and this one merges their figures; the
+# newcomers and the abusers stay here. A worker prints its figures as one JSON line once its
+# pairs are done, holds its connections until a line arrives on its stdin, then exits.
+
+def worker_argv(args, k: int) -> list[str]:
+    argv = [sys.executable, os.path.abspath(__file__), "--url", args.url, "--pairs", str(args.pairs),
+            "--concurrency", str(args.concurrency), "--addresses", str(args.addresses),
+            "--candidates", str(args.candidates), "--sdp-bytes", str(args.sdp_bytes),
+            "--timeout", str(args.timeout), "--processes", str(args.processes), "--worker", str(k)]
+    return argv + ([] if args.hold else ["--no-hold"])
+
+
+async def start_workers(load: Load, lags: list[float]):
+    args = load.args
+    workers = [await asyncio.create_subprocess_exec(*worker_argv(args, k), stdin=asyncio.subprocess.PIPE,
+                                                    stdout=asyncio.subprocess.PIPE, limit=1 << 26)
+               for k in range(args.processes)]
+    lines = await asyncio.gather(*(w.stdout.readline() for w in workers))
+    cpu, ok_epoch, started_epoch = 0.0, 0.0, float("inf")
+    for k, line in enumerate(lines):
+        try:
+            figures = json.loads(line)
+        except ValueError:
+            load.fail("worker died", f"worker {k} printed {line[:200]!r}")
+            continue
+        load.join_ms += figures["join_ms"]
+        load.relay_ms += figures["relay_ms"]
+        load.pairs_ok += figures["pairs_ok"]
+        load.held_elsewhere += figures["held"]
+        for reason, count in figures["failures"].items():
+            load.failures[reason] = load.failures.get(reason, 0) + count
+        load.examples += figures["examples"][:max(0, 10 - len(load.examples))]
+        lags += figures["loop_lag_ms"]
+        cpu += figures["cpu_s"]
+        ok_epoch = max(ok_epoch, figures["last_ok_epoch"])
+        started_epoch = min(started_epoch, figures["started_epoch"])
+    return workers, cpu, ok_epoch, started_epoch
+
+
+async def stop_worker(worker) -> None:
+    try:
+        worker.stdin.write(b"close\n")
+        await worker.stdin.drain()
+        worker.stdin.close()
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    await worker.wait()
+
+
+async def worker_main(args) -> None:
+    load = Load(args)
+    stop = asyncio.Event()
+    lags: list[float] = []
+    lag_task = asyncio.create_task(loop_lag(lags, stop))
+    gate = asyncio.Semaphore(max(1, args.concurrency // args.processes))
+    cpu, started_epoch = time.process_time(), time.time()
+    await asyncio.gather(*(load.pair(i, gate) for i in range(args.worker, args.pairs, args.processes)))
+    cpu = time.process_time() - cpu
+    stop.set()
+    await lag_task
+    print(json.dumps({"join_ms": load.join_ms, "relay_ms": load.relay_ms, "pairs_ok": load.pairs_ok,
+                      "failures": load.failures, "examples": load.examples, "held": len(load.held),
+                      "loop_lag_ms": lags, "cpu_s": cpu, "last_ok_epoch": load.last_ok_epoch,
+                      "started_epoch": started_epoch}), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    await asyncio.gather(*(conn.close() for conn in load.held))
+
+
 async def main(args) -> dict:
     load = Load(args)
     load.port = int(args.url.rsplit(":", 1)[1].split("/")[0])
@@ -564,15 +637,26 @@ async def main(args) -> dict:
     rss_before, cpu_before = server.rss_kib(), server.cpu_s()
     stop = asyncio.Event()
     lags: list[float] = []
-    watchers = [asyncio.create_task(loop_lag(lags, stop)), asyncio.create_task(progress(load, stop))]
+    watchers = [asyncio.create_task(loop_lag(lags, stop))]
+    if args.processes == 1:
+        watchers.append(asyncio.create_task(progress(load, stop)))
     abusers = asyncio.create_task(run_abusers(load)) if args.abusers else None
-    gate = asyncio.Semaphore(args.concurrency)
-    log(f"{args.pairs} pairs, {args.concurrency} at a time, from {args.addresses} addresses")
-    client_cpu, started = time.process_time(), now()
-    await asyncio.gather(*(load.pair(i, gate) for i in range(args.pairs)))
-    seconds = now() - started
-    ok_seconds = load.last_ok - started if load.pairs_ok else 0.0
-    client_cpu = time.process_time() - client_cpu
+    log(f"{args.pairs} pairs, {args.concurrency} at a time, from {args.addresses} addresses"
+        + (f", in {args.processes} processes" if args.processes > 1 else ""))
+    client_cpu, started, started_epoch = time.process_time(), now(), time.time()
+    workers = []
+    if args.processes > 1:
+        # The phase starts when the first worker starts its pairs (not with Python's start-up).
+        workers, worker_cpu, ok_epoch, first_epoch = await start_workers(load, lags)
+        seconds = now() - started - max(0.0, first_epoch - started_epoch)
+        ok_seconds = ok_epoch - first_epoch if load.pairs_ok else 0.0
+    else:
+        gate = asyncio.Semaphore(args.concurrency)
+        await asyncio.gather(*(load.pair(i, gate) for i in range(args.pairs)))
+        seconds = now() - started
+        ok_seconds = load.last_ok - started if load.pairs_ok else 0.0
+        worker_cpu = 0.0
+    client_cpu = time.process_time() - client_cpu + worker_cpu
     cpu_after, rss_held = server.cpu_s(), server.rss_kib()
     stop.set()
     await asyncio.gather(*watchers)
@@ -592,7 +676,7 @@ async def main(args) -> dict:
         "client": {"cpu_s": round(client_cpu, 2), "cpu_percent": round(100.0 * client_cpu / seconds, 1),
                    "loop_lag_ms": percentiles(lags)},
     })
-    held = len(load.held)
+    held = len(load.held) + load.held_elsewhere
     server_out = {"held_connections": held}
     if args.server_pid:
         server_out.update({"cpu_s": round(cpu_after - cpu_before, 2) if cpu_after is not None else None,
@@ -602,7 +686,7 @@ async def main(args) -> dict:
         if held and rss_held and rss_before:
             server_out["rss_kib_per_held_connection"] = round((rss_held - rss_before) / held, 2)
     log(f"closing {held} held connections")
-    await asyncio.gather(*(conn.close() for conn in load.held))
+    await asyncio.gather(*(conn.close() for conn in load.held), *(stop_worker(w) for w in workers))
     probe = await newcomer_join_ms(load, "127.0.3.3")
     server_out["alive"] = probe is not None
     server_out["alive_join_ms"] = probe
@@ -632,6 +716,9 @@ def parse_args(argv=None):
     parser.add_argument("--max-errors", type=int, default=8, help="the server's --max-errors")
     parser.add_argument("--handshake-timeout", type=float, default=5.0, help="the server's --handshake-timeout")
     parser.add_argument("--server-pid", type=int, help="read the server's CPU and RSS from /proc")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="run the pairs in this many worker processes (the client's CPU is the sum)")
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.addresses < 1 or args.addresses > 240:
         parser.error("--addresses: 1-240 (127.0.0.10 to 127.0.0.249)")
@@ -647,5 +734,7 @@ if __name__ == "__main__":
     # The cyclic collector's full passes over ~10 000 connections' objects stall the event loop
     # for hundreds of milliseconds, which would show as server latency. A run is short.
     gc.disable()
-    result = asyncio.run(main(arguments))
-    print(json.dumps(result))
+    if arguments.worker is not None:
+        asyncio.run(worker_main(arguments))
+    else:
+        print(json.dumps(asyncio.run(main(arguments))))
