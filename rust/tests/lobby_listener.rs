@@ -114,11 +114,20 @@ async fn a_burst_opens_without_retries_while_half_open_sockets_are_held() {
     let burst = futures_util::future::join_all((0..500).map(|i| {
         let listener = &listener;
         async move {
-            let socket = websocket(listener, 2 + (i % 50) as u8, "/").await;
-            (socket, started.elapsed())
+            let stream = tcp_from(listener, 2 + (i % 50) as u8).await;
+            let url = format!("ws://{}/", listener.local_addr());
+            let opened = tokio::time::timeout(DEADLINE, client_async(url, stream)).await;
+            (opened.ok().and_then(Result::ok), started.elapsed())
         }
     }))
     .await;
+    let failed = burst.iter().filter(|(socket, _)| socket.is_none()).count();
+    assert_eq!(
+        failed,
+        0,
+        "{failed} of 500 did not open; listener: {:?}",
+        listener.stats()
+    );
     let slowest = burst.iter().map(|(_, took)| *took).max().unwrap();
     assert!(
         slowest < Duration::from_millis(900),

@@ -83,22 +83,26 @@ impl ConnectionHandle {
 }
 
 /// Serves one admitted connection until it ends; `slot` keeps it counted until then.
+///
+/// Each stage's future is boxed. A task holds the largest state of its future for its whole
+/// life: unboxed, the handshakes' and the TLS session's sizes made every connection's task
+/// 11.7 KB, where a `ws://` session needs 1.5 KB.
 pub(super) async fn serve(shared: Arc<Shared>, slot: Slot, stream: TcpStream) {
     let deadline = Instant::now() + shared.config.handshake_timeout;
     match shared.config.tls.clone() {
         None => {
-            if let Some((socket, path)) = handshake(&shared, stream, deadline).await {
-                session(&shared, slot, socket, path).await;
+            if let Some((socket, path)) = Box::pin(handshake(&shared, stream, deadline)).await {
+                Box::pin(session(&shared, slot, socket, path)).await;
             }
         }
         Some(tls) => {
-            let Ok(Ok(stream)) = timeout_at(deadline, TlsAcceptor::from(tls).accept(stream)).await
-            else {
+            let accept = Box::pin(TlsAcceptor::from(tls).accept(stream));
+            let Ok(Ok(stream)) = timeout_at(deadline, accept).await else {
                 shared.handshake_failed();
                 return;
             };
-            if let Some((socket, path)) = handshake(&shared, stream, deadline).await {
-                session(&shared, slot, socket, path).await;
+            if let Some((socket, path)) = Box::pin(handshake(&shared, stream, deadline)).await {
+                Box::pin(session(&shared, slot, socket, path)).await;
             }
         }
     }
