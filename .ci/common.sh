@@ -24,7 +24,8 @@ obtain_godot() {
 }
 
 # Exports the interop peers and tools the GDScript suite uses (installing them on first use):
-# aiortc from PyPI; Debian's chromium, coturn and nftables.
+# aiortc from PyPI; Debian's chromium, coturn and nftables; and the lobby's deployment tools,
+# Debian's nginx and systemd-analyze (rust/itest/tests/test_lobby_deploy.gd).
 export_interop_peers() {
     WEBRTC_RS_AIORTC_PYTHON="$(bash .ci/install_aiortc.sh | tail -n 1)"
     WEBRTC_RS_CHROMIUM="$(bash .ci/install_from_debian.sh chromium chromium | tail -n 1)"
@@ -32,8 +33,10 @@ export_interop_peers() {
     WEBRTC_RS_NFT="$(bash .ci/install_from_debian.sh nft nftables | tail -n 1)"
     # Makes the test CA and certificate for the TURN-over-TLS tests (rust/itest/turn_server.gd).
     WEBRTC_RS_OPENSSL="$(bash .ci/install_from_debian.sh openssl openssl | tail -n 1)"
+    WEBRTC_RS_NGINX="$(bash .ci/install_from_debian.sh nginx nginx | tail -n 1)"
+    WEBRTC_RS_SYSTEMD_ANALYZE="$(bash .ci/install_from_debian.sh systemd-analyze systemd | tail -n 1)"
     export WEBRTC_RS_AIORTC_PYTHON WEBRTC_RS_CHROMIUM WEBRTC_RS_TURNSERVER WEBRTC_RS_NFT \
-        WEBRTC_RS_OPENSSL
+        WEBRTC_RS_OPENSSL WEBRTC_RS_NGINX WEBRTC_RS_SYSTEMD_ANALYZE
 }
 
 # Imports a project once so Godot registers the addon's .gdextension.

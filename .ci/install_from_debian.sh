@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs a Debian package if its command is missing, without starting any service it
 # ships, and prints the command's path last. Usage: .ci/install_from_debian.sh COMMAND PACKAGE
-# Used for the test peers and tools: chromium, coturn (turnserver), nftables (nft).
+# Used for the test peers and tools: chromium, coturn (turnserver), nftables (nft), nginx,
+# systemd (systemd-analyze).
 set -euo pipefail
 command_name="$1"
 package="$2"
