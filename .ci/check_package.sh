@@ -3,7 +3,8 @@
 # layout (rust/itest and demo_project beside an addons/ folder that comes only from the
 # zip), imports both projects with headless Godot, and runs part of the GDScript suite —
 # registration, packets, stats, logging, a two-process multiplayer match, and the README's
-# ten-line game and wss:// through the packaged lobby — against the packaged library. Then it opens the addon's classes in the help of a headless editor and
+# ten-line game and wss:// through the packaged lobby, the packaged systemd unit's and
+# Dockerfile's command lines — against the packaged library. Then it opens the addon's classes in the help of a headless editor and
 # checks their documentation is there.
 #
 #   .ci/check_package.sh [ZIP]     (default: the newest zip in target/addon-zip)
@@ -23,7 +24,8 @@ rm -rf "$scratch"
 mkdir -p "$scratch/rust"
 python3 -m zipfile -e "$zip" "$scratch"
 for file in webrtc_rs.gdextension LICENSE README.md THIRD_PARTY_LICENSES.md lobby/server.gd lobby/client.gd \
-        lobby/protocol.gd lobby/lobby_server.gd lobby/PROTOCOL.md; do
+        lobby/protocol.gd lobby/lobby_server.gd lobby/PROTOCOL.md lobby/deploy/nginx-lobby.conf \
+        "lobby/deploy/webrtc-lobby@.service" lobby/deploy/Dockerfile lobby/deploy/Dockerfile.dockerignore; do
     [ -f "$scratch/addons/webrtc_rs/$file" ] || { echo "check_package: the zip has no addons/webrtc_rs/$file" >&2; exit 1; }
 done
 ls "$scratch"/addons/webrtc_rs/lib/* >/dev/null 2>&1 || { echo "check_package: the zip has no library" >&2; exit 1; }
@@ -51,7 +53,10 @@ fi
 import_project "$godot" "$scratch/rust/itest"
 import_project "$godot" "$scratch/demo_project"
 export GODOT_EXECUTABLE="$godot"
-export WEBRTC_RS_TEST_FILTER="test_registration,test_packets,test_stats,test_logging,test_multiplayer:test_two_processes,test_lobby:test_the_readme,test_lobby:test_tls"
+# The zip's systemd unit is checked by Debian's systemd-analyze (test_lobby_deploy.gd).
+WEBRTC_RS_SYSTEMD_ANALYZE="$(bash .ci/install_from_debian.sh systemd-analyze systemd | tail -n 1)"
+export WEBRTC_RS_SYSTEMD_ANALYZE
+export WEBRTC_RS_TEST_FILTER="test_registration,test_packets,test_stats,test_logging,test_multiplayer:test_two_processes,test_lobby:test_the_readme,test_lobby:test_tls,test_lobby_deploy:test_the_"
 isolated timeout 600 "$godot" --headless --path "$scratch/rust/itest" -s res://run_tests.gd
 echo "check_package: $zip loads and passes the packaged-addon tests" >&2
 
