@@ -39,10 +39,11 @@ func cleanup() -> void:
 
 
 ## Starts a lobby server (lobby_server.gd, loopback, quiet) on `port` printing its counters
-## every half second to the file `log`; returns its pid once it listens (0 after a failure).
-func _lobby_server(port: int, log: String) -> int:
+## every half second to the file `log`, with `extra` switches; returns its pid once it listens
+## (0 after a failure).
+func _lobby_server(port: int, log: String, extra: Array = []) -> int:
 	var pid := OS.create_process("sh", ["-c", 'log="$1"; shift; exec "$@" > "$log" 2>&1', "sh", log,
-			godot_command()] + lobby_server_args(port, ["--stats-interval", "0.5"]))
+			godot_command()] + lobby_server_args(port, ["--stats-interval", "0.5"] + extra))
 	if not check(pid > 0, "could not start a lobby server"):
 		return 0
 	track_process(pid)
@@ -67,12 +68,13 @@ func _replace_once(text: String, from: String, to: String) -> String:
 	return text.replace(from, to)
 
 
-## Runs the shipped nginx-lobby.conf in front of the servers on `ports`, with TLS by a fresh
+## Runs the shipped nginx-lobby.conf in front of the servers on `ports` (`read_timeout` in place
+## of its proxy_read_timeout if given), with TLS by a fresh
 ## self-signed certificate for 127.0.0.1; returns {"url": "wss://127.0.0.1:P", "cert", "dir"}
 ## ({} after a failure). nginx runs as nobody when the suite runs as root, with its prefix,
 ## temp folders, pid and logs in a scratch folder, and the shipped file included in a main
 ## configuration of the test's own.
-func _nginx(ports: Array[int]) -> Dictionary:
+func _nginx(ports: Array[int], read_timeout := "") -> Dictionary:
 	var nginx := OS.get_environment("WEBRTC_RS_NGINX")
 	if not check(not nginx.is_empty(), "WEBRTC_RS_NGINX is not set: run the suite through .ci/test, which installs nginx"):
 		return {}
@@ -91,6 +93,8 @@ func _nginx(ports: Array[int]) -> Dictionary:
 	site = _replace_once(site, "server 127.0.0.1:9082;", "server 127.0.0.1:%d;" % ports[1])
 	site = _replace_once(site, "/etc/letsencrypt/live/lobby.example.org/fullchain.pem", dir.path_join("lobby.crt"))
 	site = _replace_once(site, "/etc/letsencrypt/live/lobby.example.org/privkey.pem", dir.path_join("lobby.key"))
+	if not read_timeout.is_empty():
+		site = _replace_once(site, "proxy_read_timeout 120s;", "proxy_read_timeout %s;" % read_timeout)
 	# One process (no master and workers): the test's kill at the end stops all of nginx.
 	var main := "\n".join([
 		"daemon off;", "master_process off;", "pid %s/nginx.pid;" % dir, "error_log %s/error.log info;" % dir,
@@ -129,8 +133,9 @@ func _nginx(ports: Array[int]) -> Dictionary:
 	return {"url": "wss://127.0.0.1:%d" % port, "cert": cert, "dir": dir}
 
 
-## Two lobby servers and nginx in front; {"logs": [...], "url", "cert", "dir"} ({} after a failure).
-func _two_servers_behind_nginx() -> Dictionary:
+## Two lobby servers (with `extra` switches) and nginx in front (see _nginx);
+## {"logs": [...], "url", "cert", "dir"} ({} after a failure).
+func _two_servers_behind_nginx(extra: Array = [], read_timeout := "") -> Dictionary:
 	var ports: Array[int] = [server_port(), server_port()]
 	while ports[1] == ports[0]:
 		ports[1] = server_port()
@@ -138,9 +143,9 @@ func _two_servers_behind_nginx() -> Dictionary:
 	for port in ports:
 		var log := OS.get_user_data_dir().path_join("lobby-deploy-%d.log" % port)
 		logs.append(log)
-		if await _lobby_server(port, log) == 0:
+		if await _lobby_server(port, log, extra) == 0:
 			return {}
-	var proxy := await _nginx(ports)
+	var proxy := await _nginx(ports, read_timeout)
 	if proxy.is_empty():
 		return {}
 	proxy["logs"] = logs
@@ -276,6 +281,49 @@ func test_two_lobby_clients_connect_over_webrtc_through_nginx() -> void:
 	for client in clients:
 		client.leave()
 		client.queue_free()
+
+
+# proxy_read_timeout closes a proxied connection on which the server sent nothing for that
+# long; the lobby server's heartbeat pings keep a quiet member's open. The shipped timeout is
+# above the default heartbeat interval; scaled down here (a 2 s timeout, pings every 0.5 s), a
+# joined, quiet member stays connected for three timeouts, and without pings nginx closes it.
+func test_the_heartbeat_keeps_quiet_members_connected_through_nginx() -> void:
+	var shipped := _deploy_file("nginx-lobby.conf").get_slice("proxy_read_timeout ", 1).get_slice("s;", 0)
+	var server := WebRTCLobbyServer.new()
+	check(shipped.is_valid_int() and int(shipped) > 2 * server.heartbeat_interval,
+			"the shipped proxy_read_timeout (%s s) above twice the default heartbeat interval (%s s)" % [shipped, server.heartbeat_interval])
+	server.free()
+	for heartbeat: String in ["0.5", "0"]:
+		var proxy := await _two_servers_behind_nginx(["--heartbeat-interval", heartbeat], "2s")
+		if proxy.is_empty():
+			return
+		var name := "quiet-%08x" % (randi() & 0x7fffffff)
+		var socket := WebSocketPeer.new()
+		socket.connect_to_url("%s/lobby/%s" % [proxy["url"], name], TLSOptions.client(proxy["cert"]))
+		if not await wait_until(func() -> bool:
+			socket.poll()
+			return socket.get_ready_state() == WebSocketPeer.STATE_OPEN,
+			"a WebSocket through nginx"):
+			return
+		socket.send_text(JSON.stringify({"type": "join", "v": 1, "lobby": name, "mode": "mesh"}))
+		check_eq((await next_message(socket, "joined")).get("id"), 1.0, "the member's id")
+		# Quiet from here on; the socket is polled (it answers pings) until it closes or 6 s pass.
+		var since := Time.get_ticks_msec()
+		await wait_until(func() -> bool:
+			socket.poll()
+			while socket.get_available_packet_count() > 0:
+				socket.get_packet()
+			return socket.get_ready_state() == WebSocketPeer.STATE_CLOSED or Time.get_ticks_msec() - since > 6000,
+			"the quiet member's connection to close or 6 s to pass", 10.0)
+		var seconds := (Time.get_ticks_msec() - since) / 1000.0
+		if heartbeat != "0":
+			check_eq(socket.get_ready_state(), WebSocketPeer.STATE_OPEN, "with pings every %s s, the quiet member's connection after %.1f s" % [heartbeat, seconds])
+		else:
+			print("    without pings, nginx closed a quiet member's connection after %.1f s (proxy_read_timeout 2 s)" % seconds)
+			check(socket.get_ready_state() == WebSocketPeer.STATE_CLOSED and seconds >= 1.5,
+					"without pings nginx closes the quiet connection after its 2 s read timeout: closed %s after %.1f s" % [
+					socket.get_ready_state() == WebSocketPeer.STATE_CLOSED, seconds])
+		socket.close()
 
 
 ## The unit's ExecStart= split into words (the unit's command lines need no quoting).
