@@ -356,14 +356,38 @@ func _with_local_paths(words: PackedStringArray) -> Array:
 
 ## Runs `command` (the first word the program) with output to `log`, and checks it serves a
 ## lobby on `port` and prints readable counters; used for the unit's and the Dockerfile's lines.
-func _serves_a_lobby(command: Array, port: int, log: String) -> void:
-	var pid := OS.create_process("sh", ["-c", 'log="$1"; shift; exec "$@" > "$log" 2>&1', "sh", log] + command)
+## With `read_only` (a folder), the command sees that folder read-only, as a service with
+## ProtectSystem=strict sees the project (in a mount namespace of its own, if the machine lets
+## the suite make one).
+func _serves_a_lobby(command: Array, port: int, log: String, read_only := "") -> void:
+	var script := 'log="$1"; shift; exec "$@" > "$log" 2>&1'
+	var program := "sh"
+	var arguments := ["-c", script, "sh", log] + command
+	if not read_only.is_empty():
+		if OS.execute("unshare", ["--mount", "true"]) == 0:
+			script = ('log="$1"; ro="$2"; shift 2; mount --bind "$ro" "$ro" && mount -o remount,bind,ro "$ro" || exit 97; '
+					+ 'if touch "$ro/.write-probe" 2>/dev/null; then exit 98; fi; exec "$@" > "$log" 2>&1')
+			program = "unshare"
+			arguments = ["--mount", "--", "sh", "-c", script, "sh", log, read_only] + command
+		else:
+			print("    note: this machine refuses `unshare --mount`: the project is not made read-only")
+	var pid := OS.create_process(program, arguments)
 	if not check(pid > 0, "could not start %s" % [command]):
 		return
 	track_process(pid)
 	if not await wait_for_tcp(port, "the server to listen on %d" % port, 20.0):
+		if not OS.is_process_running(pid):
+			# 97: the read-only mount failed; 98: the folder was writable all the same.
+			failures.append("it exited with %d" % OS.get_process_exit_code(pid))
 		failures.append("its output: " + FileAccess.get_file_as_string(log).right(800))
 		return
+	if program == "unshare":
+		var mounts := []
+		OS.execute("cat", ["/proc/%d/mountinfo" % pid], mounts)
+		var read_only_mounted := Array(mounts[0].split("\n")).any(func(line: String) -> bool:
+			var fields := line.split(" ")
+			return fields.size() > 5 and fields[4] == read_only and fields[5].split(",").has("ro"))
+		check(read_only_mounted, "the server ran with %s mounted read-only" % read_only)
 	var url := "ws://127.0.0.1:%d" % port
 	var a := await open_websocket(url)
 	var b := await open_websocket(url)
@@ -390,7 +414,7 @@ func _serves_a_lobby(command: Array, port: int, log: String) -> void:
 # The systemd unit: systemd-analyze verify accepts it (with this suite's Godot for the
 # unit's, which is what verify checks exists), it restarts on failure, allows 10 000+ open
 # files and runs as an unprivileged dynamic user; its ExecStart line, run as written with
-# the unit's environment, serves a lobby and prints counters.
+# the unit's environment and the project read-only, serves a lobby and prints counters.
 func test_the_systemd_unit_verifies_and_its_command_serves_a_lobby() -> void:
 	var unit := _deploy_file("webrtc-lobby@.service")
 	var words := _exec_start(unit)
@@ -429,7 +453,8 @@ func test_the_systemd_unit_verifies_and_its_command_serves_a_lobby() -> void:
 		if not assignment.ends_with("="):
 			environment.append(assignment.replace("%S/webrtc-lobby-%i", state))
 	check(environment.size() > 1 and not " ".join(environment).contains("%"), "the unit's environment: %s" % [environment])
-	await _serves_a_lobby(environment + command, port, state.path_join("lobby.log"))
+	var repo := ProjectSettings.globalize_path("res://").path_join("../..").simplify_path()
+	await _serves_a_lobby(environment + command, port, state.path_join("lobby.log"), repo)
 
 
 # The Dockerfile (which cannot be built here: no Docker daemon): its ENTRYPOINT and CMD are
