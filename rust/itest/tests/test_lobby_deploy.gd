@@ -486,9 +486,24 @@ func test_the_dockerfile_runs_the_units_command() -> void:
 	check(user != "" and user != "root" and user != "0", "the image runs as a user of its own: USER %s" % user)
 	check_eq(exposed, ["9080"], "EXPOSE")
 	check(healthcheck.contains("127.0.0.1/9080"), "the HEALTHCHECK probes port 9080: %s" % healthcheck)
-	var sha := dockerfile.get_slice("ARG GODOT_SHA256=", 1).get_slice("\n", 0).strip_edges()
-	check(sha.length() == 64 and sha.is_valid_hex_number(), "Godot pinned by a SHA-256: '%s'" % sha)
+	for arch in ["X86_64", "ARM64"]:
+		var sha := dockerfile.get_slice("ARG GODOT_SHA256_%s=" % arch, 1).get_slice("\n", 0).strip_edges()
+		check(sha.length() == 64 and sha.is_valid_hex_number(), "Godot for %s pinned by a SHA-256: '%s'" % [arch, sha])
 	check(dockerfile.contains("sha256sum -c"), "the download is checked against it")
+	# Every RUN is shell syntax /bin/sh accepts (what Docker runs it with). From a file: OS.execute
+	# with output passes its arguments through a shell, which would expand the $ in them.
+	var runs := 0
+	var dir := _scratch("docker")
+	for line in lines:
+		if line.begins_with("RUN "):
+			runs += 1
+			var file := FileAccess.open(dir.path_join("run-%d.sh" % runs), FileAccess.WRITE)
+			file.store_string(line.trim_prefix("RUN ") + "\n")
+			file.close()
+			var output := []
+			var code := OS.execute("sh", ["-n", dir.path_join("run-%d.sh" % runs)], output, true)
+			check_eq(code, 0, "sh -n on the Dockerfile's %s (%s)" % [line.left(60), "".join(output).strip_edges()])
+	check(runs >= 3, "the Dockerfile's RUN lines: %d" % runs)
 	check(dockerfile.contains("--import"), "the project is imported at build time (registers the extension)")
 	check(_deploy_file("Dockerfile.dockerignore").split("\n").has(".godot/"), "the build context leaves out .godot/")
 	# The same command as the unit's for webrtc-lobby@9080 without extra options.
@@ -498,6 +513,5 @@ func test_the_dockerfile_runs_the_units_command() -> void:
 	check_eq(Array(words), unit_words, "the Dockerfile's command line against the unit's")
 	# Run here, on loopback on a free port (later switches win), counters every second.
 	var port := server_port()
-	var dir := _scratch("docker")
 	await _serves_a_lobby(_with_local_paths(words) + ["--port", str(port), "--bind", "127.0.0.1", "--stats-interval", "1"],
 			port, dir.path_join("lobby.log"))
