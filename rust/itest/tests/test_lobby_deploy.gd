@@ -134,21 +134,24 @@ func _nginx(ports: Array[int], read_timeout := "") -> Dictionary:
 
 
 ## Two lobby servers (with `extra` switches) and nginx in front (see _nginx);
-## {"logs": [...], "url", "cert", "dir"} ({} after a failure).
+## {"logs": [...], "pids": [...], "url", "cert", "dir"} ({} after a failure).
 func _two_servers_behind_nginx(extra: Array = [], read_timeout := "") -> Dictionary:
 	var ports: Array[int] = [server_port(), server_port()]
 	while ports[1] == ports[0]:
 		ports[1] = server_port()
 	var logs: Array[String] = []
+	var pids: Array[int] = []
 	for port in ports:
 		var log := OS.get_user_data_dir().path_join("lobby-deploy-%d.log" % port)
 		logs.append(log)
-		if await _lobby_server(port, log, extra) == 0:
+		pids.append(await _lobby_server(port, log, extra))
+		if pids.back() == 0:
 			return {}
 	var proxy := await _nginx(ports, read_timeout)
 	if proxy.is_empty():
 		return {}
 	proxy["logs"] = logs
+	proxy["pids"] = pids
 	return proxy
 
 
@@ -159,16 +162,38 @@ func test_nginx_routes_each_lobby_to_one_of_two_servers() -> void:
 	var proxy := await _two_servers_behind_nginx()
 	if proxy.is_empty():
 		return
+	var joined := await _lobbies_meet(proxy, LOBBIES)
+	print("    joins per server: %d and %d" % joined)
+	check(joined[0] > 0 and joined[1] > 0, "the lobbies spread over both servers: %s joins" % [joined])
+
+
+# With one of the two servers down, nginx sends its lobbies to the other, every member of a
+# lobby alike: all lobbies still meet, all on the server that is up.
+func test_nginx_sends_the_lobbies_of_a_server_that_is_down_to_the_other() -> void:
+	var proxy := await _two_servers_behind_nginx()
+	if proxy.is_empty():
+		return
+	kill_process(proxy["pids"][1])
+	var joined := await _lobbies_meet(proxy, 10)
+	check(joined[0] > 0 and joined[1] == 0, "every join on the server that is up: %s" % [joined])
+
+
+## `count` lobbies of 2 or 3 members, each member connecting through the nginx of `proxy` to
+## /lobby/<name> and naming the same lobby in its join; checks that the members of each lobby
+## meet (ids 1..k, each hears of every other) and that the servers' counters add up, each lobby
+## on one server. Returns the joins each server counted.
+func _lobbies_meet(proxy: Dictionary, count: int) -> Array:
 	var tls := TLSOptions.client(proxy["cert"])
 	var suffix := "%08x" % (randi() & 0x7fffffff)
 	var members: Array[Dictionary] = []  # {"lobby", "socket", "sent", "joined", "peers"}
 	var sizes := {}
-	for lobby in LOBBIES:
+	for lobby in count:
 		var name := "game-%d-%s" % [lobby, suffix]
 		sizes[name] = 2 + lobby % 2
 		for i in sizes[name]:
 			members.append({"lobby": name, "socket": null, "sent": false, "joined": {}, "peers": {}})
 	var started := Time.get_ticks_msec()
+	var refused := []  # Members whose connection closed before they joined: no point waiting on.
 	var met := await wait_until(func() -> bool:
 		var connecting := 0
 		for member in members:
@@ -183,6 +208,10 @@ func test_nginx_routes_each_lobby_to_one_of_two_servers() -> void:
 					if not member["sent"]:
 						member["sent"] = true
 						socket.send_text(JSON.stringify({"type": "join", "v": 1, "lobby": member["lobby"], "mode": "mesh"}))
+				WebSocketPeer.STATE_CLOSED:
+					if member["joined"].is_empty() and not refused.has(member):
+						refused.append(member)
+						failures.append("a client of %s was closed before it joined (code %d)" % [member["lobby"], socket.get_close_code()])
 			while socket.get_available_packet_count() > 0:
 				var message: Variant = JSON.parse_string(socket.get_packet().get_string_from_utf8())
 				if message is Dictionary and message.get("type") == "joined":
@@ -200,12 +229,13 @@ func test_nginx_routes_each_lobby_to_one_of_two_servers() -> void:
 				socket.connect_to_url("%s/lobby/%s" % [proxy["url"], member["lobby"]], tls)
 				member["socket"] = socket
 				connecting += 1
-		return members.all(func(member: Dictionary) -> bool:
+		return not refused.is_empty() or members.all(func(member: Dictionary) -> bool:
 			return not member["joined"].is_empty() and member["peers"].size() == sizes[member["lobby"]] - 1),
-		"%d clients of %d lobbies to meet through nginx" % [members.size(), LOBBIES], 60.0)
+		"%d clients of %d lobbies to meet through nginx" % [members.size(), count], 60.0)
+	met = met and refused.is_empty()
 	if met:
 		print("    %d clients of %d lobbies joined and met through nginx (wss://) in %.2f s" % [
-				members.size(), LOBBIES, (Time.get_ticks_msec() - started) / 1000.0])
+				members.size(), count, (Time.get_ticks_msec() - started) / 1000.0])
 	var ids := {}
 	for member in members:
 		var joined: Dictionary = member["joined"]
@@ -220,23 +250,22 @@ func test_nginx_routes_each_lobby_to_one_of_two_servers() -> void:
 		check_eq(member["peers"], expected, "the peers %s/%d heard of" % [member["lobby"], int(joined["id"])])
 	if met:
 		check_eq(ids.size(), members.size(), "distinct (lobby, id) pairs: every lobby's ids are 1..k, all on one server")
-	# Each server's counters: both got joins, together every client's, and each lobby whole.
+	# The servers' counters: together every client's join, and each lobby on one server.
 	var joins := [0, 0]
 	var counted := await wait_until(func() -> bool:
 		for i in 2:
 			joins[i] = int(_last_stats(proxy["logs"][i]).get("joins", 0))
 		return joins[0] + joins[1] == members.size(),
 		"the two servers' counters to add up to %d joins" % members.size(), 5.0)
-	print("    joins per server: %d and %d" % joins)
 	if counted:
-		check(joins[0] > 0 and joins[1] > 0, "the lobbies spread over both servers: %s joins" % [joins])
 		var lobbies := 0
 		for i in 2:
 			lobbies += int(_last_stats(proxy["logs"][i]).get("lobbies", 0))
-		check_eq(lobbies, LOBBIES, "lobbies on the two servers together (each lobby on one server only)")
+		check_eq(lobbies, count, "lobbies on the two servers together (each lobby on one server only)")
 	for member in members:
 		if member["socket"] != null:
 			member["socket"].close()
+	return joins
 
 
 # The real client through nginx: two WebRTCLobbyClients join wss://.../lobby/<name> and
