@@ -336,3 +336,72 @@ async fn a_client_that_stops_answering_is_closed_by_the_heartbeat() {
         Some((1006, "no answer to the heartbeat".into()))
     );
 }
+
+/// A WebSocket handshake from 127.0.0.`from` carrying `X-Forwarded-For: forwarded`; the
+/// server's HTTP status when it refuses.
+async fn handshake_forwarded(
+    listener: &Listener,
+    from: u8,
+    forwarded: &str,
+) -> Result<WebSocketStream<TcpStream>, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Error;
+    let stream = tcp_from(listener, from).await;
+    let mut request = format!("ws://{}/", listener.local_addr())
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("X-Forwarded-For", forwarded.parse().unwrap());
+    match tokio::time::timeout(DEADLINE, client_async(request, stream)).await {
+        Ok(Ok((socket, _))) => Ok(socket),
+        Ok(Err(Error::Http(response))) => Err(response.status().as_u16()),
+        other => panic!("the handshake neither opened nor was refused: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_trusted_proxys_clients_are_counted_by_their_forwarded_address() {
+    let mut listener = listen(ListenerConfig {
+        max_connections_per_address: 1,
+        trusted_proxies: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+        ..ListenerConfig::default()
+    });
+    let _first = handshake_forwarded(&listener, 1, "203.0.113.9")
+        .await
+        .expect("the first client behind the proxy");
+    // The client may claim any address first; the proxy appends the one it saw.
+    assert_eq!(
+        handshake_forwarded(&listener, 1, "198.51.100.1, 203.0.113.9")
+            .await
+            .err(),
+        Some(429),
+        "a second connection of the same forwarded client"
+    );
+    let _other = handshake_forwarded(&listener, 1, "203.0.113.10")
+        .await
+        .expect("another client behind the proxy");
+    // Not a trusted proxy: its header counts for nothing.
+    let _direct = handshake_forwarded(&listener, 2, "203.0.113.11")
+        .await
+        .expect("a direct client");
+    let mut second_direct = tcp_from(&listener, 2).await;
+    assert!(
+        ended(&mut second_direct).await,
+        "a direct client's second connection is refused"
+    );
+    let mut seen = Vec::new();
+    poll_until(&mut listener, &mut seen, "three connections", |e| {
+        opened(e).len() == 3
+    })
+    .await;
+    let addresses: Vec<String> = seen
+        .iter()
+        .filter_map(|event| match event {
+            ListenerEvent::Opened { address, .. } => Some(address.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(addresses, ["203.0.113.9", "203.0.113.10", "127.0.0.2"]);
+    assert_eq!(listener.stats().refused, 2);
+}

@@ -13,6 +13,8 @@ extends SceneTree
 ## [code]--max-peers-per-lobby 16[/code], [code]--max-lobbies-per-address 32[/code],
 ## [code]--max-connections 4096[/code], [code]--max-connections-per-address 256[/code],
 ## [code]--max-handshakes 1024[/code], [code]--max-handshakes-per-address 64[/code],
+## [code]--trusted-proxies 127.0.0.1[/code] (comma-separated: proxies whose
+## [code]X-Forwarded-For[/code] names the client),
 ## [code]--join-timeout 10[/code], [code]--handshake-timeout 5[/code], [code]--heartbeat-interval 15[/code],
 ## [code]--allow-named-lobbies false[/code]. ICE servers for the players:
 ## [code]--stun-urls stun:HOST:3478[/code] and [code]--turn-urls turn:HOST:3478,turns:HOST:443[/code]

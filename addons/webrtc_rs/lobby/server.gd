@@ -54,6 +54,11 @@ const Protocol := preload("protocol.gd")
 ## Connections from one IP address (IPv6: one /64) still in their handshakes (more are
 ## closed at once).
 @export var max_handshakes_per_address := 64
+## Addresses of proxies in front of the server (nginx, HAProxy), e.g. [code]["127.0.0.1"][/code].
+## A connection from one of them counts as coming from the last address of its
+## [code]X-Forwarded-For[/code] header, for every per-address limit and in the log; a client
+## over [member max_connections_per_address] is answered HTTP 429.
+@export var trusted_proxies: PackedStringArray = []
 ## Seconds a connection may stay open without joining a lobby.
 @export var join_timeout := 10.0
 ## Seconds a connection has for the TLS and WebSocket handshakes.
@@ -144,6 +149,7 @@ func listen(port: int, bind_address := "127.0.0.1") -> Error:
 		"max_message_bytes": max_message_bytes,
 		"max_queued_messages": 64,
 		"heartbeat_interval": heartbeat_interval,
+		"trusted_proxies": Array(trusted_proxies),
 	}
 	if tls_options != null:
 		options["tls_key"] = tls_options.get_private_key().save_to_string()
@@ -237,7 +243,7 @@ func _open(number: int, address: String, path: String, now: int) -> void:
 	client.refilled_at = now
 	client.tokens = max_messages_per_second * 2.0
 	if path.begins_with("/lobby/"):
-		client.path_lobby = path.trim_prefix("/lobby/").uri_decode()
+		client.path_lobby = path.trim_prefix("/lobby/").trim_suffix("/").uri_decode()
 	_clients[number] = client
 	_unjoined.append(number)
 	if client.path_lobby.length() > Protocol.MAX_NAME_LENGTH:

@@ -182,6 +182,29 @@ func test_the_url_path_names_the_lobby() -> void:
 	check_eq((await next_message(host, "the guest announced")).get("type"), "peer_connected", "the host hears of the guest")
 
 
+func test_behind_a_trusted_proxy_the_forwarded_address_is_the_clients() -> void:
+	var server := await _server(["--trusted-proxies", "127.0.0.1", "--max-lobbies-per-address", "1"])
+	if server.is_empty():
+		return
+	var sockets: Array[WebSocketPeer] = []
+	for forwarded: String in ["203.0.113.9", "203.0.113.10", "198.51.100.1, 203.0.113.9"]:
+		var socket := WebSocketPeer.new()
+		socket.handshake_headers = PackedStringArray(["X-Forwarded-For: " + forwarded])
+		socket.connect_to_url(server["url"])
+		sockets.append(socket)
+	var opened := await wait_until(func() -> bool:
+		for socket in sockets:
+			socket.poll()
+		return sockets.all(func(socket: WebSocketPeer) -> bool: return socket.get_ready_state() == WebSocketPeer.STATE_OPEN),
+		"three WebSockets through the 'proxy'", 10.0)
+	if not opened:
+		return
+	check_eq((await _join(sockets[0], "a")).get("type"), "joined", "203.0.113.9 creates a lobby")
+	check_eq((await _join(sockets[1], "b")).get("type"), "joined", "203.0.113.10 creates one too")
+	var refused := await _join(sockets[2], "c")
+	check(str(refused.get("message")).contains("203.0.113.9 already hosts 1 lobbies"), "the same forwarded client is over its limit: %s" % refused)
+
+
 func test_the_server_script_refuses_bad_switches() -> void:
 	for extra: Array in [["--max-errors", "lots"], ["--no-such-limit", "1"], ["--tls-key", "/nonexistent.key"],
 			["--allow-named-lobbies", "maybe"], ["--heartbeat-interval", "-1"], ["--quiet", "stray"], ["--port", "70000"], ["--bind"],

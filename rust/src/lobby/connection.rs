@@ -4,6 +4,7 @@
 use super::listener::{ListenerEvent, Report, SendError, Shared, Slot};
 use futures_util::{SinkExt, StreamExt};
 use std::future::pending;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,7 +14,8 @@ use tokio::sync::{mpsc, Notify};
 use tokio::time::{timeout, timeout_at, Instant, Interval};
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
@@ -87,11 +89,13 @@ impl ConnectionHandle {
 /// Each stage's future is boxed. A task holds the largest state of its future for its whole
 /// life: unboxed, the handshakes' and the TLS session's sizes made every connection's task
 /// 11.7 KB, where a `ws://` session needs 1.5 KB.
-pub(super) async fn serve(shared: Arc<Shared>, slot: Slot, stream: TcpStream) {
+pub(super) async fn serve(shared: Arc<Shared>, mut slot: Slot, stream: TcpStream) {
     let deadline = Instant::now() + shared.config.handshake_timeout;
     match shared.config.tls.clone() {
         None => {
-            if let Some((socket, path)) = Box::pin(handshake(&shared, stream, deadline)).await {
+            if let Some((socket, path)) =
+                Box::pin(handshake(&shared, &mut slot, stream, deadline)).await
+            {
                 Box::pin(session(&shared, slot, socket, path)).await;
             }
         }
@@ -101,16 +105,21 @@ pub(super) async fn serve(shared: Arc<Shared>, slot: Slot, stream: TcpStream) {
                 shared.handshake_failed();
                 return;
             };
-            if let Some((socket, path)) = Box::pin(handshake(&shared, stream, deadline)).await {
+            if let Some((socket, path)) =
+                Box::pin(handshake(&shared, &mut slot, stream, deadline)).await
+            {
                 Box::pin(session(&shared, slot, socket, path)).await;
             }
         }
     }
 }
 
-/// The WebSocket opening handshake; the request's path is kept for the lobby.
+/// The WebSocket opening handshake; the request's path is kept for the lobby. Behind a
+/// trusted proxy, the client's address is taken from `X-Forwarded-For`, and a client over its
+/// share of connections is answered 429.
 async fn handshake<S>(
     shared: &Shared,
+    slot: &mut Slot,
     stream: S,
     deadline: Instant,
 ) -> Option<(WebSocketStream<S>, String)>
@@ -127,6 +136,16 @@ where
     let mut path = String::new();
     let keep_path = |request: &Request, response: Response| {
         path = request.uri().path().to_owned();
+        if slot.from_proxy {
+            if let Some(client) = forwarded_client(request) {
+                if !slot.forwarded_for(client) {
+                    let mut refusal =
+                        ErrorResponse::new(Some(format!("too many connections from {client}")));
+                    *refusal.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                    return Err(refusal);
+                }
+            }
+        }
         Ok(response)
     };
     let accepted = timeout_at(
@@ -141,6 +160,21 @@ where
             None
         }
     }
+}
+
+/// The client a trusted proxy forwarded: the last address of `X-Forwarded-For` (the one the
+/// proxy appended; earlier ones are whatever the client claimed).
+fn forwarded_client(request: &Request) -> Option<IpAddr> {
+    let header = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()?;
+    let last = header.to_str().ok()?.rsplit(',').next()?.trim();
+    last.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
 }
 
 async fn session<S>(shared: &Shared, mut slot: Slot, mut socket: WebSocketStream<S>, path: String)

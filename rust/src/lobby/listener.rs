@@ -45,6 +45,10 @@ pub struct ListenerConfig {
     pub heartbeat_interval: Option<Duration>,
     /// `wss://` when set.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Proxies (nginx, HAProxy) whose connections stand for their clients: for these, the
+    /// client's address is the last one in the request's `X-Forwarded-For`, and the
+    /// per-address limits count that address instead of the proxy's.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for ListenerConfig {
@@ -60,6 +64,7 @@ impl Default for ListenerConfig {
             max_queued_messages: 64,
             heartbeat_interval: Some(Duration::from_secs(15)),
             tls: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -109,7 +114,8 @@ pub(super) enum Report {
 pub struct ListenerStats {
     /// Connections admitted (before their handshakes).
     pub accepted: u64,
-    /// Connections refused at once, over a connection or unfinished-handshake limit.
+    /// Connections refused, over a connection or unfinished-handshake limit (those from a
+    /// trusted proxy during their handshake, with HTTP 429).
     pub refused: u64,
     /// Handshakes that failed or timed out.
     pub handshake_failures: u64,
@@ -193,8 +199,9 @@ struct Admission {
     next_id: u64,
     per_address: HashMap<IpAddr, usize>,
     total: usize,
-    /// Unfinished handshakes, oldest first (ids increase), with the handle that ends them.
-    unfinished: BTreeMap<u64, (IpAddr, Option<AbortHandle>)>,
+    /// Unfinished handshakes, oldest first (ids increase): the address they are counted
+    /// under (none for a trusted proxy's), and the handle that ends them.
+    unfinished: BTreeMap<u64, (Option<IpAddr>, Option<AbortHandle>)>,
     unfinished_per_address: HashMap<IpAddr, usize>,
     open: usize,
 }
@@ -239,26 +246,31 @@ impl Shared {
     /// oldest unfinished handshake if they are at their bound.
     fn admit(self: &Arc<Self>, address: IpAddr) -> Option<Slot> {
         let config = &self.config;
-        let key = limited_as(address);
+        // A trusted proxy's connections are counted under their clients' addresses, once
+        // the request names them (`Slot::forwarded_for`).
+        let key = (!config.trusted_proxies.contains(&address)).then(|| limited_as(address));
         let mut evict = None;
         let id = {
             let mut admission = lock(&self.admission);
-            if admission.total >= config.max_connections
-                || admission.per_address.get(&key).copied().unwrap_or(0)
+            let over_address_limits = key.is_some_and(|key| {
+                admission.per_address.get(&key).copied().unwrap_or(0)
                     >= config.max_connections_per_address
-                || admission
-                    .unfinished_per_address
-                    .get(&key)
-                    .copied()
-                    .unwrap_or(0)
-                    >= config.max_unfinished_per_address
-            {
+                    || admission
+                        .unfinished_per_address
+                        .get(&key)
+                        .copied()
+                        .unwrap_or(0)
+                        >= config.max_unfinished_per_address
+            });
+            if admission.total >= config.max_connections || over_address_limits {
                 self.refused.fetch_add(1, Ordering::Relaxed);
                 return None;
             }
             if admission.unfinished.len() >= config.max_unfinished.max(1) {
                 if let Some((_, (oldest, handle))) = admission.unfinished.pop_first() {
-                    count_down(&mut admission.unfinished_per_address, oldest);
+                    if let Some(oldest) = oldest {
+                        count_down(&mut admission.unfinished_per_address, oldest);
+                    }
                     evict = handle;
                     self.evicted.fetch_add(1, Ordering::Relaxed);
                 }
@@ -266,8 +278,10 @@ impl Shared {
             admission.next_id += 1;
             let id = admission.next_id;
             admission.total += 1;
-            *admission.per_address.entry(key).or_default() += 1;
-            *admission.unfinished_per_address.entry(key).or_default() += 1;
+            if let Some(key) = key {
+                *admission.per_address.entry(key).or_default() += 1;
+                *admission.unfinished_per_address.entry(key).or_default() += 1;
+            }
             admission.unfinished.insert(id, (key, None));
             id
         };
@@ -279,6 +293,7 @@ impl Shared {
             shared: self.clone(),
             id,
             address,
+            from_proxy: key.is_none(),
             key,
             open: false,
         })
@@ -298,21 +313,46 @@ impl Shared {
 pub(super) struct Slot {
     shared: Arc<Shared>,
     pub id: u64,
+    /// The client's address: the peer's, or the one a trusted proxy forwarded.
     pub address: IpAddr,
-    /// What the per-address limits count it under ([`limited_as`]).
-    key: IpAddr,
+    /// Whether the peer is a trusted proxy.
+    pub from_proxy: bool,
+    /// What the per-address limits count it under ([`limited_as`]); none for a trusted
+    /// proxy's connection until its client is known.
+    key: Option<IpAddr>,
     open: bool,
 }
 
 impl Slot {
+    /// For a trusted proxy's connection: counts it under `client`, the address the proxy
+    /// forwarded. `false` if that address already has its share of connections.
+    pub fn forwarded_for(&mut self, client: IpAddr) -> bool {
+        let key = limited_as(client);
+        let mut admission = lock(&self.shared.admission);
+        let count = admission.per_address.entry(key).or_default();
+        if *count >= self.shared.config.max_connections_per_address {
+            if *count == 0 {
+                admission.per_address.remove(&key);
+            }
+            self.shared.refused.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        *count += 1;
+        self.key = Some(key);
+        self.address = client;
+        true
+    }
+
     /// Moves the connection from the unfinished to the open ones; `false` if it was evicted
     /// meanwhile (its task is ending).
     pub fn handshake_done(&mut self) -> bool {
         let mut admission = lock(&self.shared.admission);
-        if admission.unfinished.remove(&self.id).is_none() {
+        let Some((counted_under, _)) = admission.unfinished.remove(&self.id) else {
             return false;
+        };
+        if let Some(key) = counted_under {
+            count_down(&mut admission.unfinished_per_address, key);
         }
-        count_down(&mut admission.unfinished_per_address, self.key);
         admission.open += 1;
         self.open = true;
         true
@@ -323,11 +363,13 @@ impl Drop for Slot {
     fn drop(&mut self) {
         let mut admission = lock(&self.shared.admission);
         admission.total -= 1;
-        count_down(&mut admission.per_address, self.key);
+        if let Some(key) = self.key {
+            count_down(&mut admission.per_address, key);
+        }
         if self.open {
             admission.open -= 1;
-        } else if admission.unfinished.remove(&self.id).is_some() {
-            count_down(&mut admission.unfinished_per_address, self.key);
+        } else if let Some((Some(key), _)) = admission.unfinished.remove(&self.id) {
+            count_down(&mut admission.unfinished_per_address, key);
         }
         if admission.total == 0 {
             // After a rush, give the connections' buffers back to the system.

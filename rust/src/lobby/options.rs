@@ -18,6 +18,7 @@ pub const OPTION_KEYS: &[&str] = &[
     "heartbeat_interval",
     "tls_certificate",
     "tls_key",
+    "trusted_proxies",
 ];
 
 /// A [`ListenerConfig`] from `options`: the defaults, with what `options` sets.
@@ -51,6 +52,20 @@ pub fn parse_options(options: &Value) -> Result<ListenerConfig, String> {
             "heartbeat_interval" => {
                 let interval = seconds(key, value, true)?;
                 config.heartbeat_interval = (!interval.is_zero()).then_some(interval);
+            }
+            "trusted_proxies" => {
+                let addresses = value
+                    .as_array()
+                    .ok_or_else(|| format!("'{key}' takes a list of IP addresses, not {value}"))?;
+                config.trusted_proxies = addresses
+                    .iter()
+                    .map(|address| {
+                        address
+                            .as_str()
+                            .and_then(|text| text.parse().ok())
+                            .ok_or_else(|| format!("'{key}': {address} is not an IP address"))
+                    })
+                    .collect::<Result<_, _>>()?;
             }
             "tls_certificate" | "tls_key" => {}
             _ => {
@@ -101,8 +116,13 @@ mod tests {
 
     #[test]
     fn defaults_then_what_is_set() {
-        let config =
-            parse_options(&json!({"max_connections": 12000, "heartbeat_interval": 0})).unwrap();
+        let config = parse_options(&json!({
+            "max_connections": 12000,
+            "heartbeat_interval": 0,
+            "trusted_proxies": ["127.0.0.1", "::1"],
+        }))
+        .unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2);
         assert_eq!(config.max_connections, 12000);
         assert_eq!(config.heartbeat_interval, None);
         assert_eq!(config.backlog, ListenerConfig::default().backlog);
@@ -122,6 +142,10 @@ mod tests {
             (
                 json!({"handshake_timeout": 0}),
                 "'handshake_timeout' takes a number of seconds above 0",
+            ),
+            (
+                json!({"trusted_proxies": ["nginx"]}),
+                "'trusted_proxies': \"nginx\" is not an IP address",
             ),
             (
                 json!({"tls_key": "x"}),
