@@ -47,7 +47,9 @@ impl LobbyListener {
     /// [code]max_connections[/code] (4096), [code]max_connections_per_address[/code] (256),
     /// [code]max_unfinished[/code] (1024), [code]max_unfinished_per_address[/code] (64),
     /// [code]handshake_timeout[/code] (5 s), [code]max_message_bytes[/code] (16384),
-    /// [code]max_queued_messages[/code] (64, each way, per connection),
+    /// [code]max_queued_messages[/code] (64 received messages waiting for [method poll], per
+    /// connection), [code]max_unsent_bytes[/code] (262144 sent and not yet written, per
+    /// connection),
     /// [code]heartbeat_interval[/code] (15 s; 0 for none), and [code]tls_certificate[/code]
     /// with [code]tls_key[/code] (PEM text) for [code]wss://[/code]. Returns OK,
     /// [code]ERR_INVALID_PARAMETER[/code] for a bad option or address,

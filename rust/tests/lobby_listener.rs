@@ -281,7 +281,7 @@ async fn messages_both_ways_the_path_and_close_codes() {
 #[tokio::test]
 async fn a_client_that_does_not_read_fills_its_queue_and_can_still_be_closed() {
     let mut listener = listen(ListenerConfig {
-        max_queued_messages: 4,
+        max_unsent_bytes: 1 << 20,
         heartbeat_interval: None,
         ..ListenerConfig::default()
     });
@@ -311,6 +311,35 @@ async fn a_client_that_does_not_read_fills_its_queue_and_can_still_be_closed() {
         |e| closed(e, id).is_some(),
     )
     .await;
+}
+
+/// The outbound bound is in bytes: a burst of small messages in one frame (a lobby's
+/// candidates, a flood relayed from another member) is queued whole, and all arrive.
+#[tokio::test]
+async fn a_burst_of_small_messages_is_queued_whole() {
+    let mut listener = listen(ListenerConfig::default());
+    let mut client = websocket(&listener, 1, "/").await;
+    let mut seen = Vec::new();
+    poll_until(&mut listener, &mut seen, "the connection", |e| {
+        opened(e).len() == 1
+    })
+    .await;
+    let id = opened(&seen)[0];
+    for i in 0..1000 {
+        let message = format!("{i:0>100}");
+        assert_eq!(
+            listener.send_text(id, message),
+            Ok(()),
+            "message {i} of 1000"
+        );
+    }
+    for i in 0..1000 {
+        let message = tokio::time::timeout(DEADLINE, client.next()).await.unwrap();
+        assert_eq!(
+            message.unwrap().unwrap(),
+            Message::text(format!("{i:0>100}"))
+        );
+    }
 }
 
 #[tokio::test]

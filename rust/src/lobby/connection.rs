@@ -43,25 +43,42 @@ struct Control {
     queued: AtomicUsize,
     /// Signalled when `queued` falls below the bound.
     room: Notify,
+    /// Bytes of messages the main thread sent and the task has not written yet.
+    unsent_bytes: AtomicUsize,
     request: Mutex<Option<CloseRequest>>,
     requested: Notify,
 }
 
 /// The main thread's side of one open connection.
 pub(super) struct ConnectionHandle {
-    outbound: mpsc::Sender<Message>,
+    outbound: mpsc::UnboundedSender<Message>,
     control: Arc<Control>,
     max_queued: usize,
+    max_unsent_bytes: usize,
 }
 
 impl ConnectionHandle {
+    /// Queues `message`, unless the bytes not yet written would pass the bound. The bound is
+    /// in bytes, not messages: a burst of small relays (a lobby's candidates, a flood another
+    /// member sent) must not look like a client that stopped reading.
     pub fn send(&self, message: Message) -> Result<(), SendError> {
-        self.outbound
-            .try_send(message)
-            .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => SendError::Full,
-                mpsc::error::TrySendError::Closed(_) => SendError::Gone,
-            })
+        let length = message.len();
+        let unsent = self
+            .control
+            .unsent_bytes
+            .fetch_add(length, Ordering::AcqRel);
+        if unsent > 0 && unsent + length > self.max_unsent_bytes {
+            self.control
+                .unsent_bytes
+                .fetch_sub(length, Ordering::AcqRel);
+            return Err(SendError::Full);
+        }
+        self.outbound.send(message).map_err(|_| {
+            self.control
+                .unsent_bytes
+                .fetch_sub(length, Ordering::AcqRel);
+            SendError::Gone
+        })
     }
 
     /// One received message was taken by the main thread.
@@ -185,7 +202,7 @@ where
         return; // Evicted as it finished; its task is being ended.
     }
     let max_queued = shared.config.max_queued_messages.max(1);
-    let (outbound, mut outbox) = mpsc::channel(max_queued);
+    let (outbound, mut outbox) = mpsc::unbounded_channel();
     let control = Arc::new(Control::default());
     shared.report(Report::Opened {
         id: slot.id,
@@ -195,6 +212,7 @@ where
             outbound,
             control: control.clone(),
             max_queued,
+            max_unsent_bytes: shared.config.max_unsent_bytes,
         },
     });
     let (code, reason) = exchange(
@@ -222,7 +240,7 @@ async fn exchange<S>(
     control: &Control,
     max_queued: usize,
     socket: &mut WebSocketStream<S>,
-    outbox: &mut mpsc::Receiver<Message>,
+    outbox: &mut mpsc::UnboundedReceiver<Message>,
 ) -> Ending
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -243,7 +261,10 @@ where
                 let Some(message) = outgoing else {
                     return (ABNORMAL, "dropped by the server".to_owned());
                 };
-                if let Some(ending) = write(shared, control, socket, message).await {
+                let length = message.len();
+                let ending = write(shared, control, socket, message).await;
+                control.unsent_bytes.fetch_sub(length, Ordering::AcqRel);
+                if let Some(ending) = ending {
                     return ending;
                 }
             }
@@ -342,7 +363,7 @@ where
 /// frame, all within [`CLOSE_WAIT`].
 async fn end<S>(
     socket: &mut WebSocketStream<S>,
-    outbox: &mut mpsc::Receiver<Message>,
+    outbox: &mut mpsc::UnboundedReceiver<Message>,
     request: CloseRequest,
 ) -> Ending
 where

@@ -38,9 +38,12 @@ pub struct ListenerConfig {
     pub handshake_timeout: Duration,
     /// Largest message (and frame) accepted; a larger one closes the connection with 1009.
     pub max_message_bytes: usize,
-    /// Messages one connection may have waiting, each way: received and not yet taken by
-    /// [`Listener::poll`] (reading pauses), and sent and not yet written ([`SendError::Full`]).
+    /// Received messages one connection may have waiting for [`Listener::poll`]; reading
+    /// from it pauses meanwhile.
     pub max_queued_messages: usize,
+    /// Bytes sent to one connection and not yet written to its socket, beyond which
+    /// [`Listener::send_text`] reports [`SendError::Full`] (the client does not read).
+    pub max_unsent_bytes: usize,
     /// Pings this often; a connection that sent nothing since the previous ping is closed.
     pub heartbeat_interval: Option<Duration>,
     /// `wss://` when set.
@@ -62,6 +65,7 @@ impl Default for ListenerConfig {
             handshake_timeout: Duration::from_secs(5),
             max_message_bytes: 16384,
             max_queued_messages: 64,
+            max_unsent_bytes: 256 * 1024,
             heartbeat_interval: Some(Duration::from_secs(15)),
             tls: None,
             trusted_proxies: Vec::new(),

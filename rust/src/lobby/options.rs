@@ -15,6 +15,7 @@ pub const OPTION_KEYS: &[&str] = &[
     "handshake_timeout",
     "max_message_bytes",
     "max_queued_messages",
+    "max_unsent_bytes",
     "heartbeat_interval",
     "tls_certificate",
     "tls_key",
@@ -45,6 +46,7 @@ pub fn parse_options(options: &Value) -> Result<ListenerConfig, String> {
             "max_message_bytes" => {
                 config.max_message_bytes = count(key, value, 1, 64 << 20)? as usize
             }
+            "max_unsent_bytes" => config.max_unsent_bytes = count(key, value, 1, 1 << 30)? as usize,
             "max_queued_messages" => {
                 config.max_queued_messages = count(key, value, 1, 1 << 16)? as usize
             }
