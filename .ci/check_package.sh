@@ -74,10 +74,11 @@ import_project "$godot" "$docs"
 DOCS_CHECK_OUT="$scratch/docs.txt" timeout 120 "$godot" --headless --editor --path "$docs" >/dev/null 2>&1 || true
 for expected in "Class:.*WebRTCRsPeerConnection" "You rarely name this class" "get_stats()" "set_log_level" \
         "Class:.*WebRTCRsDataChannel" "Packets of up to 65536 bytes" \
-        "Class:.*WebRTCLobbyClient" "ready WebRTCMultiplayerPeer" "Class:.*WebRTCLobbyServer" "max_messages_per_second"; do
+        "Class:.*WebRTCLobbyClient" "ready WebRTCMultiplayerPeer" "Class:.*WebRTCLobbyServer" "max_messages_per_second" \
+        "Class:.*WebRTCLobbyListener" "EVENT_CLOSED comes exactly once"; do
     grep -q -- "$expected" "$scratch/docs.txt" 2>/dev/null || {
         echo "check_package: the editor's help does not show \"$expected\" (see $scratch/docs.txt)" >&2
         exit 1
     }
 done
-echo "check_package: the editor's help shows the addon's classes' documentation (the two of the library, the lobby's server and client)" >&2
+echo "check_package: the editor's help shows the addon's classes' documentation (the library's three, the lobby's server and client)" >&2

@@ -1,12 +1,13 @@
 @tool
 extends EditorPlugin
 ## Used by .ci/check_package.sh in a scratch project, never shipped: opens each of the
-## addon's classes (the library's two, the lobby's server and client) in the editor's help,
+## addon's classes (the library's three, the lobby's server and client) in the editor's help,
 ## as a user would, writes the text the help page shows to the file named by
 ## DOCS_CHECK_OUT, and quits the editor. Gives up after 30 s,
 ## writing what it has (the check then fails on the missing class).
 
-const CLASSES: Array[String] = ["WebRTCRsPeerConnection", "WebRTCRsDataChannel", "WebRTCLobbyClient", "WebRTCLobbyServer"]
+const CLASSES: Array[String] = ["WebRTCRsPeerConnection", "WebRTCRsDataChannel", "WebRTCLobbyListener", "WebRTCLobbyClient",
+		"WebRTCLobbyServer"]
 const TIMEOUT_MS := 30000
 
 var _deadline := 0
