@@ -19,20 +19,52 @@ static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
 /// Connection tasks that have not finished closing yet.
 static LIVE_CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
 
-/// Set when the extension unloads: connections whose Godot objects were never freed (a
+/// A one-way flag tasks can wait on: once raised it stays raised, and every waiter, present
+/// or future, goes on.
+pub struct Latch {
+    raised: AtomicBool,
+    notify: Notify,
+}
+
+impl Latch {
+    pub const fn new() -> Self {
+        Self {
+            raised: AtomicBool::new(false),
+            notify: Notify::const_new(),
+        }
+    }
+
+    pub fn raise(&self) {
+        self.raised.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+
+    /// Resolves once the latch is raised.
+    pub async fn raised(&self) {
+        loop {
+            // Registered before the check, so a raise between the two is not missed.
+            let notified = self.notify.notified();
+            if self.raised.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Default for Latch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Raised when the extension unloads: connections whose Godot objects were never freed (a
 /// reference cycle, a global) finish as freed ones do.
-static UNLOADING: AtomicBool = AtomicBool::new(false);
-static UNLOADING_NOTIFY: Notify = Notify::const_new();
+static UNLOADING: Latch = Latch::new();
 
 /// Resolves once the extension is unloading (see [`shutdown`]).
 pub async fn unloading() {
-    loop {
-        let notified = UNLOADING_NOTIFY.notified();
-        if UNLOADING.load(Ordering::Acquire) {
-            return;
-        }
-        notified.await;
-    }
+    UNLOADING.raised().await
 }
 
 /// Held by a connection's task for its whole life (dropped even if the task is cancelled),
@@ -133,8 +165,7 @@ where
 /// silence seconds later; then running tasks are dropped at their next await point, which
 /// closes their sockets.
 pub fn shutdown(grace: Duration) {
-    UNLOADING.store(true, Ordering::Release);
-    UNLOADING_NOTIFY.notify_waiters();
+    UNLOADING.raise();
     let deadline = Instant::now() + grace;
     while live_connections() > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(2));

@@ -101,6 +101,13 @@ impl ConnectionHandle {
     }
 }
 
+/// What a connection's WebSocket runs on: the TCP stream, or TLS over it. One type for both,
+/// so that the handshake and the session exist once (a virtual call per read or write costs
+/// nothing next to the system call under it).
+trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
+type Stream = Box<dyn Transport>;
+
 /// Serves one admitted connection until it ends; `slot` keeps it counted until then.
 ///
 /// Each stage's future is boxed. A task holds the largest state of its future for its whole
@@ -108,41 +115,31 @@ impl ConnectionHandle {
 /// 11.7 KB, where a `ws://` session needs 1.5 KB.
 pub(super) async fn serve(shared: Arc<Shared>, mut slot: Slot, stream: TcpStream) {
     let deadline = Instant::now() + shared.config.handshake_timeout;
-    match shared.config.tls.clone() {
-        None => {
-            if let Some((socket, path)) =
-                Box::pin(handshake(&shared, &mut slot, stream, deadline)).await
-            {
-                Box::pin(session(&shared, slot, socket, path)).await;
-            }
-        }
+    let stream: Stream = match shared.config.tls.clone() {
+        None => Box::new(stream),
         Some(tls) => {
             let accept = Box::pin(TlsAcceptor::from(tls).accept(stream));
             let Ok(Ok(stream)) = timeout_at(deadline, accept).await else {
                 shared.handshake_failed();
                 return;
             };
-            if let Some((socket, path)) =
-                Box::pin(handshake(&shared, &mut slot, stream, deadline)).await
-            {
-                Box::pin(session(&shared, slot, socket, path)).await;
-            }
+            Box::new(stream)
         }
+    };
+    if let Some((socket, path)) = Box::pin(handshake(&shared, &mut slot, stream, deadline)).await {
+        Box::pin(session(&shared, slot, socket, path)).await;
     }
 }
 
 /// The WebSocket opening handshake; the request's path is kept for the lobby. Behind a
 /// trusted proxy, the client's address is taken from `X-Forwarded-For`, and a client over its
 /// share of connections is answered 429.
-async fn handshake<S>(
+async fn handshake(
     shared: &Shared,
     slot: &mut Slot,
-    stream: S,
+    stream: Stream,
     deadline: Instant,
-) -> Option<(WebSocketStream<S>, String)>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+) -> Option<(WebSocketStream<Stream>, String)> {
     let limit = shared.config.max_message_bytes;
     let config = WebSocketConfig::default()
         // Small reads for small messages: an idle connection holds this much.
@@ -153,7 +150,7 @@ where
     let mut path = String::new();
     let keep_path = |request: &Request, response: Response| {
         path = request.uri().path().to_owned();
-        if slot.from_proxy {
+        if slot.awaits_forwarded_address() {
             if let Some(client) = forwarded_client(request) {
                 if !slot.forwarded_for(client) {
                     let mut refusal =
@@ -194,10 +191,12 @@ fn forwarded_client(request: &Request) -> Option<IpAddr> {
         .ok()
 }
 
-async fn session<S>(shared: &Shared, mut slot: Slot, mut socket: WebSocketStream<S>, path: String)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+async fn session(
+    shared: &Shared,
+    mut slot: Slot,
+    mut socket: WebSocketStream<Stream>,
+    path: String,
+) {
     if !slot.handshake_done() {
         return; // Evicted as it finished; its task is being ended.
     }
@@ -234,17 +233,14 @@ where
 /// Why a connection ended: the close code and reason the main thread is told.
 type Ending = (u16, String);
 
-async fn exchange<S>(
+async fn exchange(
     shared: &Shared,
     id: u64,
     control: &Control,
     max_queued: usize,
-    socket: &mut WebSocketStream<S>,
+    socket: &mut WebSocketStream<Stream>,
     outbox: &mut mpsc::UnboundedReceiver<Message>,
-) -> Ending
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+) -> Ending {
     let mut heartbeat = shared
         .config
         .heartbeat_interval
@@ -338,15 +334,12 @@ async fn tick(heartbeat: &mut Option<Interval>) {
 
 /// Writes one message. A client that does not read can hold the write forever, so a close
 /// request ends it too; returns how the connection ended if it did.
-async fn write<S>(
+async fn write(
     shared: &Shared,
     control: &Control,
-    socket: &mut WebSocketStream<S>,
+    socket: &mut WebSocketStream<Stream>,
     message: Message,
-) -> Option<Ending>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+) -> Option<Ending> {
     tokio::select! {
         written = socket.send(message) => match written {
             Ok(()) => None,
@@ -361,14 +354,11 @@ where
 
 /// Carries out a close request: a close sends what was queued before it, then the close
 /// frame, all within [`CLOSE_WAIT`].
-async fn end<S>(
-    socket: &mut WebSocketStream<S>,
+async fn end(
+    socket: &mut WebSocketStream<Stream>,
     outbox: &mut mpsc::UnboundedReceiver<Message>,
     request: CloseRequest,
-) -> Ending
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+) -> Ending {
     match request {
         CloseRequest::Close { code, reason } => {
             let _ = timeout(CLOSE_WAIT, async {
@@ -385,10 +375,7 @@ where
 }
 
 /// Sends a close frame, then waits up to [`CLOSE_WAIT`] for the client's.
-async fn close<S>(socket: &mut WebSocketStream<S>, code: u16, reason: &str) -> Ending
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+async fn close(socket: &mut WebSocketStream<Stream>, code: u16, reason: &str) -> Ending {
     // A close frame's reason has room for 123 bytes.
     let mut end = reason.len().min(123);
     while !reason.is_char_boundary(end) {

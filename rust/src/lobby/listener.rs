@@ -2,18 +2,17 @@
 //! accept loop with its admission rules.
 
 use super::connection::{serve, CloseRequest, ConnectionHandle};
-use crate::backend::runtime;
+use crate::backend::runtime::{self, Latch};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -189,8 +188,7 @@ pub(super) struct Shared {
     pub config: ListenerConfig,
     reports: Mutex<Vec<Report>>,
     admission: Mutex<Admission>,
-    stopped: AtomicBool,
-    stop: Notify,
+    stopping: Latch,
     accepted: AtomicU64,
     refused: AtomicU64,
     handshake_failures: AtomicU64,
@@ -237,13 +235,7 @@ impl Shared {
 
     /// Resolves once the listener is stopping.
     pub async fn stopped(&self) {
-        loop {
-            let notified = self.stop.notified();
-            if self.stopped.load(Ordering::Acquire) {
-                return;
-            }
-            notified.await;
-        }
+        self.stopping.raised().await
     }
 
     /// Admits a connection from `address`, or refuses it (`None`) over a limit. Evicts the
@@ -297,17 +289,16 @@ impl Shared {
             shared: self.clone(),
             id,
             address,
-            from_proxy: key.is_none(),
             key,
             open: false,
         })
     }
 
+    /// Stores the handle that ends connection `id`'s task, unless it already finished its
+    /// handshake or was evicted (then there is nothing to end early).
     fn set_abort_handle(&self, id: u64, handle: AbortHandle) {
         if let Some(entry) = lock(&self.admission).unfinished.get_mut(&id) {
             entry.1 = Some(handle);
-        } else {
-            // Finished (or was evicted) before its handle was stored; nothing to end.
         }
     }
 }
@@ -319,8 +310,6 @@ pub(super) struct Slot {
     pub id: u64,
     /// The client's address: the peer's, or the one a trusted proxy forwarded.
     pub address: IpAddr,
-    /// Whether the peer is a trusted proxy.
-    pub from_proxy: bool,
     /// What the per-address limits count it under ([`limited_as`]); none for a trusted
     /// proxy's connection until its client is known.
     key: Option<IpAddr>,
@@ -328,6 +317,11 @@ pub(super) struct Slot {
 }
 
 impl Slot {
+    /// Whether the connection is a trusted proxy's whose client is not known yet.
+    pub fn awaits_forwarded_address(&self) -> bool {
+        self.key.is_none()
+    }
+
     /// For a trusted proxy's connection: counts it under `client`, the address the proxy
     /// forwarded. `false` if that address already has its share of connections.
     pub fn forwarded_for(&mut self, client: IpAddr) -> bool {
@@ -439,8 +433,7 @@ impl Listener {
             config,
             reports: Mutex::new(Vec::new()),
             admission: Mutex::new(Admission::default()),
-            stopped: AtomicBool::new(false),
-            stop: Notify::new(),
+            stopping: Latch::new(),
             accepted: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             handshake_failures: AtomicU64::new(0),
@@ -536,8 +529,7 @@ impl Listener {
     /// unfinished handshake.
     pub fn stop(&mut self) {
         self.accept_loop.abort();
-        self.shared.stopped.store(true, Ordering::Release);
-        self.shared.stop.notify_waiters();
+        self.shared.stopping.raise();
         let unfinished: Vec<AbortHandle> = lock(&self.shared.admission)
             .unfinished
             .values_mut()
