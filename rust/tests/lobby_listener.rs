@@ -64,6 +64,23 @@ async fn poll_until(
     }
 }
 
+/// A WebSocket from 127.0.0.`from` to `path`, and its id once `listener` reports it open
+/// (`seen` collects what the listener reported meanwhile).
+async fn accepted(
+    listener: &mut Listener,
+    seen: &mut Vec<ListenerEvent>,
+    from: u8,
+    path: &str,
+) -> (WebSocketStream<TcpStream>, u64) {
+    let before = opened(seen).len();
+    let socket = websocket(listener, from, path).await;
+    poll_until(listener, seen, "the connection to open", |events| {
+        opened(events).len() > before
+    })
+    .await;
+    (socket, opened(seen)[before])
+}
+
 fn opened(events: &[ListenerEvent]) -> Vec<u64> {
     events
         .iter()
@@ -204,12 +221,7 @@ async fn messages_both_ways_the_path_and_close_codes() {
     let mut seen = Vec::new();
 
     // Text both ways, then the server closes after what it queued.
-    let mut client = websocket(&listener, 1, "/lobby/game%207").await;
-    poll_until(&mut listener, &mut seen, "the first connection", |e| {
-        opened(e).len() == 1
-    })
-    .await;
-    let id = opened(&seen)[0];
+    let (mut client, id) = accepted(&mut listener, &mut seen, 1, "/lobby/game%207").await;
     assert!(
         matches!(&seen[0], ListenerEvent::Opened { path, address, .. }
         if path == "/lobby/game%207" && address.to_string() == "127.0.0.1")
@@ -244,12 +256,7 @@ async fn messages_both_ways_the_path_and_close_codes() {
     assert_eq!(listener.send_text(id, "late".into()), Err(SendError::Gone));
 
     // A message over the limit closes with 1009.
-    let mut big = websocket(&listener, 1, "/").await;
-    poll_until(&mut listener, &mut seen, "the second connection", |e| {
-        opened(e).len() == 2
-    })
-    .await;
-    let big_id = opened(&seen)[1];
+    let (mut big, big_id) = accepted(&mut listener, &mut seen, 1, "/").await;
     big.send(Message::text("x".repeat(1001))).await.unwrap();
     poll_until(
         &mut listener,
@@ -261,12 +268,7 @@ async fn messages_both_ways_the_path_and_close_codes() {
     assert_eq!(closed(&seen, big_id).unwrap().0, 1009);
 
     // The client's own close code is reported.
-    let mut leaving = websocket(&listener, 1, "/").await;
-    poll_until(&mut listener, &mut seen, "the third connection", |e| {
-        opened(e).len() == 3
-    })
-    .await;
-    let leaving_id = opened(&seen)[2];
+    let (mut leaving, leaving_id) = accepted(&mut listener, &mut seen, 1, "/").await;
     leaving.close(None).await.unwrap();
     poll_until(&mut listener, &mut seen, "the client's close", |e| {
         closed(e, leaving_id).is_some()
@@ -285,13 +287,8 @@ async fn a_client_that_does_not_read_fills_its_queue_and_can_still_be_closed() {
         heartbeat_interval: None,
         ..ListenerConfig::default()
     });
-    let _silent = websocket(&listener, 1, "/").await;
     let mut seen = Vec::new();
-    poll_until(&mut listener, &mut seen, "the connection", |e| {
-        opened(e).len() == 1
-    })
-    .await;
-    let id = opened(&seen)[0];
+    let (_silent, id) = accepted(&mut listener, &mut seen, 1, "/").await;
     let chunk = "x".repeat(1 << 20);
     let deadline = Instant::now() + DEADLINE;
     loop {
@@ -318,13 +315,8 @@ async fn a_client_that_does_not_read_fills_its_queue_and_can_still_be_closed() {
 #[tokio::test]
 async fn a_burst_of_small_messages_is_queued_whole() {
     let mut listener = listen(ListenerConfig::default());
-    let mut client = websocket(&listener, 1, "/").await;
     let mut seen = Vec::new();
-    poll_until(&mut listener, &mut seen, "the connection", |e| {
-        opened(e).len() == 1
-    })
-    .await;
-    let id = opened(&seen)[0];
+    let (mut client, id) = accepted(&mut listener, &mut seen, 1, "/").await;
     for i in 0..1000 {
         let message = format!("{i:0>100}");
         assert_eq!(
@@ -348,14 +340,9 @@ async fn a_client_that_stops_answering_is_closed_by_the_heartbeat() {
         heartbeat_interval: Some(Duration::from_millis(100)),
         ..ListenerConfig::default()
     });
-    // Never polled after the handshake, so it answers no ping.
-    let _mute = websocket(&listener, 1, "/").await;
     let mut seen = Vec::new();
-    poll_until(&mut listener, &mut seen, "the connection", |e| {
-        opened(e).len() == 1
-    })
-    .await;
-    let id = opened(&seen)[0];
+    // Never polled after the handshake, so it answers no ping.
+    let (_mute, id) = accepted(&mut listener, &mut seen, 1, "/").await;
     poll_until(&mut listener, &mut seen, "the heartbeat to close it", |e| {
         closed(e, id).is_some()
     })
