@@ -592,8 +592,7 @@ func _star(transport: String, clients: int) -> Dictionary:
 	var port := TestCase.server_port()
 	var dir := OS.get_user_data_dir().path_join("star-%s-%d" % [transport, port])
 	DirAccess.make_dir_recursive_absolute(dir)
-	for file in DirAccess.get_files_at(dir):
-		DirAccess.remove_absolute(dir.path_join(file))
+	_remove_files(dir)
 	var script := ["--headless", "--max-fps", "60", "--path", ProjectSettings.globalize_path("res://"),
 			"-s", "res://bench/star_peer.gd", "--", "transport=" + transport, "dir=" + dir,
 			"clients=%d" % clients]
@@ -619,10 +618,15 @@ func _star(transport: String, clients: int) -> Dictionary:
 	for pid in pids:
 		if OS.is_process_running(pid):
 			OS.kill(pid)
-	for file in DirAccess.get_files_at(dir):
-		DirAccess.remove_absolute(dir.path_join(file))
+	_remove_files(dir)
 	DirAccess.remove_absolute(dir)
 	return figures
+
+
+## Removes the files in `dir` (the sections' scratch folders hold no subfolders).
+static func _remove_files(dir: String) -> void:
+	for file in DirAccess.get_files_at(dir):
+		DirAccess.remove_absolute(dir.path_join(file))
 
 
 ## Whether `path` appears within `timeout_ms`.
@@ -863,8 +867,7 @@ func _lobby(pairs: int) -> Dictionary:
 			print("  lobby/%d: %s" % [pairs, JSON.stringify(shown)])
 	if OS.is_process_running(server):
 		OS.kill(server)
-	for file in DirAccess.get_files_at(dir):
-		DirAccess.remove_absolute(dir.path_join(file))
+	_remove_files(dir)
 	DirAccess.remove_absolute(dir)
 	return figures
 
